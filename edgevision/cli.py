@@ -1,0 +1,68 @@
+"""The `edgevision` command: parses arguments and calls the stage APIs.
+
+Each module in `edgevision/commands/` is one sub-command: it defines NAME, HELP, ORDER,
+`configure(parser)` and `run(args) -> int`, and imports heavy libraries inside `run` only,
+so `edgevision --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+
+from edgevision import __version__, commands
+from edgevision.errors import CheckFailed, UserError
+
+
+def _command_modules():
+    modules = [importlib.import_module(f"edgevision.commands.{m.name}") for m in pkgutil.iter_modules(commands.__path__)]
+    return sorted((m for m in modules if hasattr(m, "run")), key=lambda m: (m.ORDER, m.NAME))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edgevision",
+        description="Train, shrink, export, run and measure vision models for small devices.",
+    )
+    parser.add_argument("--version", action="version", version=f"edgevision {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _command_modules():
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.configure(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except UserError as exc:
+        print(f"edgevision {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except CheckFailed as exc:
+        print(f"edgevision {args.command}: check failed: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"edgevision {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: one line, the traceback only on request
+        if os.environ.get("EDGEVISION_DEBUG"):
+            raise
+        print(
+            f"edgevision {args.command}: internal error: {type(exc).__name__}: {exc} "
+            "(set EDGEVISION_DEBUG=1 for the traceback and report it)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

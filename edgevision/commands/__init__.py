@@ -1,0 +1,1 @@
+"""One module per `edgevision` sub-command (see edgevision/cli.py)."""

@@ -1,0 +1,33 @@
+"""Shared test helpers: run the CLI as a user would, find the third-party reference files."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "reference"
+
+
+def run_cli(*args, timeout=600, cwd=None):
+    """Run `edgevision ARGS...` in a fresh process from this tree; returns CompletedProcess."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run(
+        [sys.executable, "-m", "edgevision", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd,
+    )
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture
+def reference():
+    """Folder of real third-party models and photos (../shared/reference); skip when absent."""
+    if not (REFERENCE / "README.md").is_file():
+        pytest.skip(f"reference files not found at {REFERENCE} (they live beside the repo, not in it)")
+    return REFERENCE
