@@ -94,7 +94,7 @@ class ModelRunner(private val bundle: Bundle, val threads: Int, useGpu: Boolean)
             DataType.UINT8, DataType.INT8 -> {
                 val raw = ByteArray(n).also { buffer.get(it) }
                 val q = t.quantizationParams()
-                val scale = if (q.scale == 0f) 1f else q.scale
+                val scale = if (q.scale == 0f) 1.0 else q.scale.toDouble()
                 Tensors.dequantize(raw, TensorQuantization(typeName(t.dataType()), scale, q.zeroPoint))
             }
             else -> throw ModelOutputException("output ${t.name()} has type ${t.dataType()}, not float32, int32, int8 or uint8")

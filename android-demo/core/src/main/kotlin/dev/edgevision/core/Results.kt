@@ -13,7 +13,12 @@ class PostprocessOptions(
 
 /** The model's dequantized outputs to a [FrameResult], as the sidecar's `output_layout` says. */
 class Postprocessor(private val info: ModelInfo, private val labels: List<String>, private val options: PostprocessOptions = PostprocessOptions()) {
-    fun run(outputs: List<OutputTensor>, imageWidth: Int, imageHeight: Int): FrameResult = when (info.outputLayout) {
+    fun run(outputs: List<OutputTensor>, imageWidth: Int, imageHeight: Int): FrameResult {
+        val transform = FrameTransform(info.inputWidth, info.inputHeight, imageWidth, imageHeight)
+        return run(outputs, transform)
+    }
+
+    fun run(outputs: List<OutputTensor>, transform: FrameTransform): FrameResult = when (info.outputLayout) {
         "probabilities", "logits" -> {
             if (outputs.size != 1) throw ModelOutputException("a classifier has one output, this model has ${outputs.size}")
             val scores = outputs[0].values
@@ -21,7 +26,7 @@ class Postprocessor(private val info: ModelInfo, private val labels: List<String
             FrameResult(top, emptyList())
         }
         "ssd_postprocessed" ->
-            FrameResult(emptyList(), Detections.fromPostprocessed(outputs, labels, imageWidth, imageHeight, options.scoreThreshold))
+            FrameResult(emptyList(), Detections.fromPostprocessed(outputs, labels, transform, options.scoreThreshold))
         else -> {
             if (outputs.size != 2) throw ModelOutputException("ssd_raw has two outputs (box encodings, class scores), this model has ${outputs.size}")
             val boxFirst = outputs[0].shape.size == 3 && outputs[0].shape[2] == 4
@@ -30,7 +35,7 @@ class Postprocessor(private val info: ModelInfo, private val labels: List<String
             FrameResult(
                 emptyList(),
                 Detections.fromRaw(
-                    encodings.values, scores.values, info.anchors!!, info.boxScales, labels, imageWidth, imageHeight,
+                    encodings.values, scores.values, info.anchors!!, info.boxScales, labels, transform,
                     options.scoreThreshold, options.iouThreshold, options.maxDetections
                 )
             )
