@@ -132,7 +132,7 @@ class MainActivity : AppCompatActivity() {
 
     private fun bindCamera(frameAnalyzer: FrameAnalyzer) {
         val future = ProcessCameraProvider.getInstance(this)
-        future.addListener({
+        future.addListener(Runnable {
             try {
                 val provider = future.get()
                 val resolution = ResolutionSelector.Builder()

@@ -126,6 +126,6 @@ class ModelRunner(private val bundle: Bundle, val threads: Int, useGpu: Boolean)
         DataType.FLOAT32 -> "float32"
         DataType.INT8 -> "int8"
         DataType.UINT8 -> "uint8"
-        else -> type.toString().lowercase()
+        else -> type.toString()
     }
 }
