@@ -1,0 +1,146 @@
+"""`synthetic:shapes`: a procedurally generated classification dataset, no download needed.
+
+Each image holds one filled shape (circle, square, triangle or star) of a random colour,
+size, position and rotation on a varied background (flat colour, linear gradient, smooth
+noise or clutter of thin lines and dots), plus sensor-like noise and sometimes blur.
+Everything is drawn with numpy and OpenCV from one random generator per image, seeded by
+(seed, split, index): the same seed always gives the same images, the three splits never
+share an image, and asking for fewer images (`limit`) gives a prefix of the same sequence.
+
+The source string is `synthetic:shapes` (default sizes below) or `synthetic:shapes:N` for
+N images in total, split 80/10/10.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CLASSES = ("circle", "square", "triangle", "star")
+NATIVE_SIZE = 96
+DEFAULT_TOTAL = 3000
+SPLITS = ("train", "val", "test")
+SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+PREFIX = "synthetic:shapes"
+
+
+def is_synthetic(source) -> bool:
+    return isinstance(source, str) and source.startswith("synthetic:")
+
+
+def parse_source(source: str) -> int:
+    """`synthetic:shapes[:N]` -> total image count N. ValueError for anything else."""
+    if source == PREFIX:
+        return DEFAULT_TOTAL
+    head, _, count = source.rpartition(":")
+    if head == PREFIX and count.isdigit() and int(count) >= 30:
+        return int(count)
+    if source.startswith("synthetic:shapes-det"):
+        raise ValueError(f"{source}: the detection dataset is not available yet; use synthetic:shapes")
+    raise ValueError(f"unknown synthetic dataset {source!r}: use synthetic:shapes or synthetic:shapes:N (N >= 30)")
+
+
+def split_count(source: str, split: str) -> int:
+    total = parse_source(source)
+    train, val = int(round(total * SPLIT_FRACTIONS[0])), int(round(total * SPLIT_FRACTIONS[1]))
+    return {"train": train, "val": val, "test": total - train - val}[split]
+
+
+def generate(source: str, split: str, size=NATIVE_SIZE, seed: int = 0, limit: int | None = None):
+    """Images uint8 [N, H, W, 3] RGB and labels int64 [N] of one split; classes are balanced in turn."""
+    if split not in SPLITS:
+        raise ValueError(f"split {split!r} is not one of {', '.join(SPLITS)}")
+    height, width = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    count = split_count(source, split)
+    if limit is not None:
+        count = min(count, int(limit))
+    split_id = SPLITS.index(split)
+    images = np.empty((count, height, width, 3), np.uint8)
+    labels = np.empty(count, np.int64)
+    for i in range(count):
+        rng = np.random.default_rng([int(seed), split_id, i])
+        labels[i] = i % len(CLASSES)
+        images[i] = draw_example(rng, int(labels[i]), height, width)
+    return images, labels
+
+
+def draw_example(rng: np.random.Generator, label: int, height: int, width: int) -> np.ndarray:
+    """One RGB image of shape class `label`; positions and sizes are relative, so any size works."""
+    import cv2
+
+    image = _background(rng, height, width)
+    side = min(height, width)
+    radius = side * rng.uniform(0.16, 0.34)
+    cx = rng.uniform(radius * 0.9, width - radius * 0.9)
+    cy = rng.uniform(radius * 0.9, height - radius * 0.9)
+    colour = _contrasting_colour(rng, image, cx, cy, radius)
+    angle = rng.uniform(0, 2 * np.pi)
+    shift = 4  # sub-pixel precision for cv2 drawing
+    scale = 1 << shift
+    if CLASSES[label] == "circle":
+        cv2.circle(image, (int(cx * scale), int(cy * scale)), int(radius * scale), colour, -1, cv2.LINE_AA, shift)
+    else:
+        points = _polygon(CLASSES[label], cx, cy, radius, angle)
+        cv2.fillPoly(image, [np.round(points * scale).astype(np.int32)], colour, cv2.LINE_AA, shift)
+    if rng.random() < 0.3:
+        k = 3 if side < 128 else 5
+        image = cv2.GaussianBlur(image, (k, k), 0)
+    noise = rng.standard_normal(image.shape, dtype=np.float32) * np.float32(rng.uniform(0, 10))
+    return np.clip(image + noise, 0, 255).astype(np.uint8)
+
+
+def _polygon(shape: str, cx: float, cy: float, radius: float, angle: float) -> np.ndarray:
+    if shape == "square":
+        angles, radii = angle + np.arange(4) * np.pi / 2, np.full(4, radius * 0.9)
+    elif shape == "triangle":
+        angles, radii = angle + np.arange(3) * 2 * np.pi / 3, np.full(3, radius)
+    else:  # five-pointed star
+        angles = angle + np.arange(10) * np.pi / 5
+        radii = np.where(np.arange(10) % 2 == 0, radius, radius * 0.42)
+    return np.stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)], axis=1)
+
+
+def _background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    import cv2
+
+    kind = rng.integers(4)
+    a, b = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    if kind == 0:  # flat colour
+        image = np.broadcast_to(a, (height, width, 3)).astype(np.float64)
+    elif kind == 1:  # linear gradient in a random direction
+        theta = rng.uniform(0, 2 * np.pi)
+        yy, xx = np.mgrid[0:height, 0:width]
+        t = (xx / max(width - 1, 1)) * np.cos(theta) + (yy / max(height - 1, 1)) * np.sin(theta)
+        t = (t - t.min()) / max(t.max() - t.min(), 1e-6)
+        image = a + (b - a) * t[..., None]
+    elif kind == 2:  # smooth colour noise
+        coarse = rng.uniform(0, 255, (rng.integers(3, 8), rng.integers(3, 8), 3)).astype(np.float32)
+        image = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC).astype(np.float64)
+    else:  # clutter: thin lines and small dots, much smaller than any shape
+        image = np.broadcast_to(a, (height, width, 3)).astype(np.float64).copy()
+        side = min(height, width)
+        for _ in range(rng.integers(3, 9)):
+            p1 = (int(rng.integers(width)), int(rng.integers(height)))
+            p2 = (int(rng.integers(width)), int(rng.integers(height)))
+            cv2.line(image, p1, p2, tuple(float(c) for c in rng.uniform(0, 255, 3)), 1, cv2.LINE_AA)
+        for _ in range(rng.integers(3, 12)):
+            centre = (int(rng.integers(width)), int(rng.integers(height)))
+            r = max(1, int(side * rng.uniform(0.01, 0.03)))
+            cv2.circle(image, centre, r, tuple(float(c) for c in rng.uniform(0, 255, 3)), -1, cv2.LINE_AA)
+    return np.ascontiguousarray(np.clip(image, 0, 255).astype(np.uint8))
+
+
+def _contrasting_colour(rng, image, cx, cy, radius):
+    """A random colour far enough from the background under the shape to be seen."""
+    h, w = image.shape[:2]
+    y0, y1 = int(max(cy - radius, 0)), int(min(cy + radius, h)) + 1
+    x0, x1 = int(max(cx - radius, 0)), int(min(cx + radius, w)) + 1
+    local = image[y0:y1, x0:x1].reshape(-1, 3).mean(axis=0)
+    best, best_distance = None, -1.0
+    for _ in range(20):
+        colour = rng.uniform(0, 255, 3)
+        distance = float(np.linalg.norm(colour - local))
+        if distance > 120:
+            return tuple(float(c) for c in colour)
+        if distance > best_distance:
+            best, best_distance = colour, distance
+    return tuple(float(c) for c in best)

@@ -1,0 +1,148 @@
+"""The `edgevision run` loop: source -> model.predict -> overlay -> sinks, with the stages overlapping.
+
+Three threads work at once: the source's reader decodes frame n+2, this loop runs the model on
+frame n+1 (pre-processing, inference, post-processing) and the render thread draws and writes
+frame n. Bounded queues between them keep memory flat and let the slowest stage set the pace,
+so throughput approaches 1 / (time of the slowest stage) instead of 1 / (sum of all stages).
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from edgevision.runtime import overlay
+from edgevision.runtime.metrics import MetricsTracker
+
+RENDER_QUEUE = 2
+
+
+class Pipeline:
+    """Runs `model` over `source` into `sinks`, tracking per-stage latency, FPS, drops and memory."""
+
+    def __init__(self, model, source, sinks, *, model_path=None, max_frames: int | None = None,
+                 tracker: MetricsTracker | None = None):
+        self.model = model
+        self.source = source
+        self.sinks = list(sinks)
+        self.model_path = Path(model_path) if model_path else None
+        self.max_frames = max_frames
+        self.tracker = tracker or MetricsTracker()  # FPS counts from here: create it just before run()
+        self.state = "starting"
+        self.interrupted = False
+        self.label_counts: Counter = Counter()
+        self._lock = threading.Lock()  # the tracker is fed from two threads
+        self._last_ms: dict[str, float] = {}
+        self._render_error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=RENDER_QUEUE)
+
+    # -- running --------------------------------------------------------------------------------
+    def run(self):
+        """Process frames until the source ends, `max_frames` is reached or a sink asks to stop.
+
+        KeyboardInterrupt (Ctrl-C) ends the run like the end of the stream; other errors propagate.
+        """
+        renderer = threading.Thread(target=self._render_loop, name="render", daemon=True)
+        renderer.start()
+        self.state = "running"
+        try:
+            processed = 0
+            for frame in self.source:
+                if self._should_stop():
+                    break
+                with self._lock:
+                    self.tracker.add("capture", frame.capture_ms)
+                result = self.model.predict(frame.image)
+                with self._lock:
+                    self.tracker.add_timings(result.timings_ms)
+                    self._last_ms["capture"] = frame.capture_ms
+                    self._last_ms.update(result.timings_ms)
+                self._count_labels(result)
+                self._hand_to_renderer((frame, result))
+                processed += 1
+                if self.max_frames and processed >= self.max_frames:
+                    break
+        except KeyboardInterrupt:
+            self.interrupted = True
+            print("edgevision run: stopping (interrupted)", file=sys.stderr)
+        finally:
+            self._finish_renderer(renderer)
+            self.source.close()
+            self.state = "finished"
+        if self._render_error is not None:
+            raise self._render_error
+
+    def _should_stop(self) -> bool:
+        return self._render_error is not None or any(s.stop_requested for s in self.sinks)
+
+    def _hand_to_renderer(self, item):
+        while self._render_error is None:
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _finish_renderer(self, renderer):
+        while renderer.is_alive():
+            try:
+                self._queue.put(None, timeout=0.2)
+                break
+            except queue.Full:
+                continue
+        renderer.join()
+
+    def _render_loop(self):
+        try:
+            while (item := self._queue.get()) is not None:
+                frame, result = item
+                start = time.perf_counter()
+                if self.sinks:
+                    with self._lock:
+                        hud = {"fps": self.tracker.fps_rolling, "stages_ms": dict(self._last_ms),
+                               "dropped": self.source.frames_dropped}
+                    image = overlay.draw(frame.image, result, hud, copy=False)
+                    for sink in self.sinks:
+                        sink.write(image)
+                    render_ms = (time.perf_counter() - start) * 1000.0
+                with self._lock:
+                    if self.sinks:
+                        self.tracker.add("render", render_ms)
+                        self._last_ms["render"] = render_ms
+                    self.tracker.frame(dropped=frame.dropped)
+        except BaseException as exc:  # raised again by run() in the main thread
+            self._render_error = exc
+            while self._queue.get() is not None:  # unblock the producer until it sends the end marker
+                pass
+
+    def _count_labels(self, result):
+        detections = getattr(result, "detections", None)
+        if detections is not None:
+            self.label_counts.update(d.label for d in detections)
+        elif getattr(result, "top_k", None):
+            self.label_counts[result.top_k[0].label] += 1
+
+    # -- reporting ------------------------------------------------------------------------------
+    def summary(self) -> dict:
+        """The metrics summary (`--json`, `--metrics`, /stats.json): tracker figures plus run context."""
+        with self._lock:
+            stats = dict(self.tracker.summary())
+        info = getattr(self.model, "info", None)
+        stats.update({
+            "model": str(self.model_path) if self.model_path else None,
+            "model_name": self.model_path.name if self.model_path else None,
+            "model_size_bytes": getattr(self.model, "size_bytes", None),
+            "task": getattr(info, "task", None),
+            "source": self.source.name,
+            "source_live": self.source.live,
+            "frames_read": self.source.frames_read,
+            "state": self.state,
+            "outputs": [s.describe() for s in self.sinks],
+            "label_counts": dict(self.label_counts.most_common()),
+        })
+        return stats
+
