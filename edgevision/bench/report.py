@@ -26,7 +26,8 @@ CSV_COLUMNS = ("device", "model", "format", "quantization", "threads", "status",
 
 def label(row: dict) -> str:
     """How a row is named in tables and plots: file name and thread count."""
-    return f"{Path(row['model']).name} ×{row['threads']}"
+    threads = row.get("threads")
+    return f"{Path(row['model']).name} · {threads} thread{'' if threads == 1 else 's'}"
 
 
 def ok_rows(results) -> list[dict]:

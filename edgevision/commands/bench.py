@@ -18,8 +18,9 @@ def configure(parser):
     parser.add_argument("--max-seconds", type=float, default=20.0,
                         help="time budget per model and thread count; stops the runs early (default 20)")
     parser.add_argument("--data", metavar="DIR", help="labelled image folder or synthetic:shapes: also measure accuracy")
-    parser.add_argument("--split", default="test", choices=("train", "val", "test"),
-                        help="which split of --data to score (default test, the one training held out)")
+    parser.add_argument("--split", default="test", choices=("train", "val", "test", "all"),
+                        help="which split of --data to score (default test, the one training held out; "
+                             "all: every image, for a folder kept for evaluation only)")
     parser.add_argument("--limit", type=int, default=None, help="score at most this many images of --data")
     parser.add_argument("--max-drop", type=float, default=0.01,
                         help="accuracy a recommended model may lose against the best one (default 0.01 = 1 point)")
