@@ -73,9 +73,9 @@ def run(args) -> int:
             if rec:
                 doc["recommendations"].append({**rec, "device": d["name"]})
     else:
-        threads = parse_threads(args.threads) if args.threads else runner.default_threads()
         if args.data:
             check_data(args.data)
+        threads = parse_threads(args.threads) if args.threads else runner.default_threads()
         settings = runner.Settings(runs=args.runs, warmup=args.warmup, max_seconds=args.max_seconds,
                                    data=args.data, split=args.split, limit=args.limit)
         doc = runner.run_benchmark(args.models, threads, settings, Progress(len(args.models) * len(threads)))
