@@ -61,26 +61,18 @@ def run(args) -> int:
     import json
     import sys
 
-    from edgevision.bench import report, runner
-    from edgevision.bench.progress import Progress
+    from edgevision.bench import benchmark, compare, report, runner
 
     check_arguments(args)
     if args.compare:
-        doc = report.merge(args.compare)
-        doc["recommendations"] = []
-        for d in doc["devices"]:
-            rec = report.recommend([r for r in doc["results"] if r["device"] == d["name"]], args.max_drop)
-            if rec:
-                doc["recommendations"].append({**rec, "device": d["name"]})
+        doc, paths, note = compare(args.compare, args.report, args.max_drop)
     else:
         if args.data:
             check_data(args.data)
         threads = parse_threads(args.threads) if args.threads else runner.default_threads()
-        settings = runner.Settings(runs=args.runs, warmup=args.warmup, max_seconds=args.max_seconds,
-                                   data=args.data, split=args.split, limit=args.limit)
-        doc = runner.run_benchmark(args.models, threads, settings, Progress(len(args.models) * len(threads)))
-        doc["recommendation"] = report.recommend(doc["results"], args.max_drop)
-    paths, note = report.write_report(doc, args.report)
+        doc, paths, note = benchmark(args.models, args.report, threads, runs=args.runs, warmup=args.warmup,
+                                     max_seconds=args.max_seconds, data=args.data, split=args.split,
+                                     limit=args.limit, max_drop=args.max_drop)
     if note:
         print(note, file=sys.stderr)
     measured = report.ok_rows(doc["results"])
