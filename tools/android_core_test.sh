@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compile android-demo/core and its JUnit tests with kotlinc and run them with JUnitCore.
 # Installs nothing: needs `kotlinc` (Debian: apt-get install kotlin) and JUnit 4 + hamcrest
-# (Debian: apt-get install junit4). Override with KOTLINC, JUNIT_JAR, HAMCREST_JAR, KOTLIN_STDLIB.
+# (Debian: apt-get install junit4). Override with KOTLINC, JUNIT_JAR, HAMCREST_JAR, KOTLIN_STDLIB;
+# GOLDEN_DIR points GoldenTest at other golden vectors (default core/src/test/resources/golden).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 core="$root/android-demo/core"
@@ -37,5 +38,5 @@ while IFS= read -r f; do
 done < <(find "$core/src/test/kotlin" -name '*Test.kt' | sort)
 
 echo "android_core_test: running ${#classes[@]} test classes"
-java -Dedgevision.golden="$core/src/test/resources/golden" \
+java -Dedgevision.golden="${GOLDEN_DIR:-$core/src/test/resources/golden}" \
   -cp "$out/classes:$junit:$hamcrest:$stdlib" org.junit.runner.JUnitCore "${classes[@]}"

@@ -34,6 +34,21 @@ class Bundle(val modelBytes: ByteArray, val info: ModelInfo, val labels: List<St
         }
     }
 
+    /**
+     * Check the loaded model's input tensor against the sidecar: shape [1, height, width, 3]
+     * and element type ("float32", "int8" or "uint8") as `input_size` and `input_quantization` say.
+     */
+    fun requireInput(shape: IntArray, dtype: String) {
+        val expected = intArrayOf(1, info.inputHeight, info.inputWidth, 3)
+        if (!shape.contentEquals(expected)) {
+            throw InvalidModelException(
+                MODEL, "input shape ${shape.joinToString(", ", "[", "]")} but $SIDECAR says ${expected.joinToString(", ", "[", "]")}"
+            )
+        }
+        val described = info.inputQuantization?.dtype ?: "float32"
+        if (dtype != described) throw InvalidModelException(MODEL, "input type $dtype but $SIDECAR says $described")
+    }
+
     companion object {
         const val MODEL = "model.tflite"
         const val SIDECAR = "model.json"

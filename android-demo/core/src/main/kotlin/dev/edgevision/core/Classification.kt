@@ -3,13 +3,13 @@ package dev.edgevision.core
 /** One class of a classification result. */
 data class ClassScore(val index: Int, val label: String, val score: Float)
 
-/** Quantized tensor values to real numbers: `scale * (q - zero_point)`. */
+/** Quantized tensor values to real numbers: `(q - zero_point) * scale` in float32, as the Python runtime computes it. */
 object Tensors {
     fun dequantize(raw: ByteArray, q: TensorQuantization): FloatArray {
         val signed = q.dtype == "int8"
         return FloatArray(raw.size) { i ->
             val v = if (signed) raw[i].toInt() else raw[i].toInt() and 0xFF
-            (v - q.zeroPoint).toFloat() * q.scale
+            (v - q.zeroPoint).toFloat() * q.scale.toFloat()
         }
     }
 }

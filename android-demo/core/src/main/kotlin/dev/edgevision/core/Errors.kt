@@ -34,3 +34,7 @@ internal fun describe(value: Any?): String = when (value) {
     is String -> "\"$value\""
     else -> value.toString()
 }
+
+/** The model file itself is unusable, or does not take the input its sidecar describes. */
+class InvalidModelException(val fileName: String, problem: String) :
+    BundleException("$fileName: $problem: bundle the model together with the sidecar exported for it (tools/android_bundle.py)")

@@ -39,6 +39,9 @@ class MetricsTracker(private val window: Int = 100) {
         return percentile(values.toDoubleArray(), p)
     }
 
+    /** The newest latency of [stage], null before the first. */
+    fun last(stage: String): Double? = latencies[stage]?.peekLast()
+
     fun stages(): List<String> = latencies.keys.toList()
 
     companion object {

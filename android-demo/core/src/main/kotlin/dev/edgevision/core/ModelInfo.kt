@@ -1,7 +1,7 @@
 package dev.edgevision.core
 
 /** Quantization of one tensor: `real = scale * (q - zeroPoint)`. */
-data class TensorQuantization(val dtype: String, val scale: Float, val zeroPoint: Int) {
+data class TensorQuantization(val dtype: String, val scale: Double, val zeroPoint: Int) {
     init {
         require(dtype == "int8" || dtype == "uint8") { "dtype $dtype is not int8 or uint8" }
     }
@@ -21,8 +21,8 @@ class ModelInfo(
     val inputHeight: Int,
     val inputWidth: Int,
     val labels: List<String>,
-    val mean: FloatArray,
-    val std: FloatArray,
+    val mean: DoubleArray,
+    val std: DoubleArray,
     val colorOrder: String,
     val outputLayout: String,
     val quantization: String,
@@ -80,8 +80,8 @@ class ModelInfo(
                 ?: throw bad("labels is not a list of strings")
             val colorOrder = if (d["color_order"] == null) "RGB" else string("color_order")
             if (colorOrder != "RGB" && colorOrder != "BGR") throw bad("color_order \"$colorOrder\" is not RGB or BGR")
-            val std = three("std", 127.5f)
-            if (std.any { it == 0f }) throw bad("std must not be 0")
+            val std = three("std", 127.5)
+            if (std.any { it == 0.0 }) throw bad("std must not be 0")
             val anchors = anchors()
             if (layout == "ssd_raw" && anchors == null) throw bad("output_layout ssd_raw needs anchors")
             val scales = d["box_scales"]?.let { floats("box_scales", it, 4) } ?: DEFAULT_BOX_SCALES
@@ -90,7 +90,7 @@ class ModelInfo(
                 inputHeight = (size[0] as Long).toInt(),
                 inputWidth = (size[1] as Long).toInt(),
                 labels = labels,
-                mean = three("mean", 127.5f),
+                mean = three("mean", 127.5),
                 std = std,
                 colorOrder = colorOrder,
                 outputLayout = layout,
@@ -106,26 +106,31 @@ class ModelInfo(
 
         fun string(key: String): String = d[key] as? String ?: throw bad("$key is not a string")
 
-        fun number(key: String, value: Any?): Float = when (value) {
-            is Long -> value.toFloat()
-            is Double -> value.toFloat()
+        fun number(key: String, value: Any?): Double = when (value) {
+            is Long -> value.toDouble()
+            is Double -> value
             else -> throw bad("$key holds ${describe(value)}, not a number")
         }
 
-        fun floats(key: String, value: Any?, n: Int): FloatArray {
+        fun doubles(key: String, value: Any?, n: Int): DoubleArray {
             val list = value as? List<*> ?: throw bad("$key is not a list of $n numbers")
             if (list.size != n) throw bad("$key has ${list.size} values, expected $n")
-            return FloatArray(n) { number(key, list[it]) }
+            return DoubleArray(n) { number(key, list[it]) }
         }
 
-        /** mean/std: one number or three, as metadata.py accepts. */
-        fun three(key: String, default: Float): FloatArray {
-            val value = d[key] ?: return floatArrayOf(default, default, default)
+        fun floats(key: String, value: Any?, n: Int): FloatArray {
+            val v = doubles(key, value, n)
+            return FloatArray(n) { v[it].toFloat() }
+        }
+
+        /** mean/std: one number or three, as metadata.py accepts (kept as doubles, as Python keeps them). */
+        fun three(key: String, default: Double): DoubleArray {
+            val value = d[key] ?: return doubleArrayOf(default, default, default)
             if (value is Long || value is Double) {
                 val v = number(key, value)
-                return floatArrayOf(v, v, v)
+                return doubleArrayOf(v, v, v)
             }
-            return floats(key, value, 3)
+            return doubles(key, value, 3)
         }
 
         fun tensorQuantization(key: String): TensorQuantization? {
@@ -134,7 +139,7 @@ class ModelInfo(
             val dtype = q["dtype"] as? String ?: throw bad("$key.dtype is missing")
             if (dtype != "int8" && dtype != "uint8") throw bad("$key.dtype \"$dtype\" is not int8 or uint8")
             val scale = number("$key.scale", q["scale"])
-            if (!(scale > 0f)) throw bad("$key.scale must be positive")
+            if (!(scale > 0.0)) throw bad("$key.scale must be positive")
             val zero = q["zero_point"] as? Long ?: throw bad("$key.zero_point is not an integer")
             return TensorQuantization(dtype, scale, zero.toInt())
         }

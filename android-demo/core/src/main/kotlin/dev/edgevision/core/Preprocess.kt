@@ -5,11 +5,25 @@ import java.nio.ByteOrder
 
 /**
  * Camera frame to the model's input tensor bytes, as the sidecar describes the input:
- * rotate upright, resize to the input size, order the channels, then normalise
- * (`(pixel - mean) / std`, float32) or quantize (`round(x / scale + zero_point)`, int8/uint8).
+ * rotate upright, resize to the input size, order the channels, then map each pixel through
+ * a 256-entry table per channel, computed in double precision as the Python runtime's
+ * `runtime/preprocess.py` computes it: `(pixel - mean) / std` stored as float32, or for
+ * quantized inputs `round((pixel - mean) / std / scale + zero_point)` (half to even), clipped.
  */
 class Preprocessor(private val info: ModelInfo) {
     private val quant = info.inputQuantization
+    private val floatTable: Array<FloatArray> = Array(3) { c ->
+        FloatArray(256) { p -> ((p - info.mean[c]) / info.std[c]).toFloat() }
+    }
+    private val byteTable: Array<ByteArray> = Array(3) { c ->
+        val q = quant
+        ByteArray(256) { p ->
+            if (q == null) 0.toByte() else {
+                val v = Math.rint((p - info.mean[c]) / info.std[c] / q.scale + q.zeroPoint)
+                (if (v < q.min) q.min else if (v > q.max) q.max else v.toInt()).toByte()
+            }
+        }
+    }
 
     /** Bytes per input tensor: H * W * 3 elements of 4 bytes (float32) or 1 byte (int8/uint8). */
     val tensorBytes: Int get() = info.inputHeight * info.inputWidth * 3 * (if (quant == null) 4 else 1)
@@ -21,26 +35,14 @@ class Preprocessor(private val info: ModelInfo) {
     fun fromRgb(upright: RgbImage): ByteArray {
         val resized = Images.resizeBilinear(upright, info.inputWidth, info.inputHeight)
         val pixels = if (info.colorOrder == "BGR") Images.swapRedBlue(resized) else resized
-        return if (quant == null) normalise(pixels) else quantize(pixels, quant)
+        return if (quant == null) normalise(pixels.data) else quantize(pixels.data)
     }
 
-    private fun normalise(img: RgbImage): ByteArray {
-        val buffer = ByteBuffer.allocate(img.data.size * 4).order(ByteOrder.LITTLE_ENDIAN)
-        for (i in img.data.indices) {
-            val c = i % 3
-            buffer.putFloat(((img.data[i].toInt() and 0xFF).toFloat() - info.mean[c]) / info.std[c])
-        }
+    private fun normalise(data: ByteArray): ByteArray {
+        val buffer = ByteBuffer.allocate(data.size * 4).order(ByteOrder.LITTLE_ENDIAN)
+        for (i in data.indices) buffer.putFloat(floatTable[i % 3][data[i].toInt() and 0xFF])
         return buffer.array()
     }
 
-    private fun quantize(img: RgbImage, q: TensorQuantization): ByteArray {
-        val out = ByteArray(img.data.size)
-        for (i in img.data.indices) {
-            val c = i % 3
-            val x = ((img.data[i].toInt() and 0xFF).toFloat() - info.mean[c]) / info.std[c]
-            val v = Math.rint((x / q.scale + q.zeroPoint).toDouble()).toInt()
-            out[i] = (if (v < q.min) q.min else if (v > q.max) q.max else v).toByte()
-        }
-        return out
-    }
+    private fun quantize(data: ByteArray): ByteArray = ByteArray(data.size) { i -> byteTable[i % 3][data[i].toInt() and 0xFF] }
 }

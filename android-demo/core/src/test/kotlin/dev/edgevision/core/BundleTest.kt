@@ -47,7 +47,7 @@ class BundleTest {
         assertEquals(listOf("circle", "square", "triangle"), b.labels)
         assertEquals(96, b.info.inputHeight)
         assertEquals(128, b.info.inputWidth)
-        assertEquals(TensorQuantization("int8", 0.0078125f, 0), b.info.inputQuantization)
+        assertEquals(TensorQuantization("int8", 0.0078125, 0), b.info.inputQuantization)
         assertEquals(-128, b.info.outputQuantization!!.zeroPoint)
         assertEquals(3, b.modelSizeBytes)
         assertArrayEquals(floatArrayOf(10f, 10f, 5f, 5f), b.info.boxScales, 0f)
@@ -100,7 +100,8 @@ class BundleTest {
     @Test
     fun meanAndStdAcceptOneNumberAsMetadataPyDoes() {
         val info = ModelInfo.parse(sidecar.replace("\"mean\": [127.5, 127.5, 127.5]", "\"mean\": 0"), "m.json")
-        assertArrayEquals(floatArrayOf(0f, 0f, 0f), info.mean, 0f)
+        assertArrayEquals(doubleArrayOf(0.0, 0.0, 0.0), info.mean, 0.0)
+        assertArrayEquals(doubleArrayOf(127.5, 127.5, 127.5), info.std, 0.0)
     }
 
     @Test

@@ -17,8 +17,8 @@ class ClassificationTest {
 
     @Test
     fun dequantizesUint8AndInt8() {
-        assertArrayEquals(floatArrayOf(0f, 0.5f, 127.5f), Tensors.dequantize(bytes(0, 1, 255), TensorQuantization("uint8", 0.5f, 0)), 0f)
-        assertArrayEquals(floatArrayOf(0f, 1f / 256f, 255f / 256f), Tensors.dequantize(bytes(-128, -127, 127), TensorQuantization("int8", 1f / 256f, -128)), 0f)
+        assertArrayEquals(floatArrayOf(0f, 0.5f, 127.5f), Tensors.dequantize(bytes(0, 1, 255), TensorQuantization("uint8", 0.5, 0)), 0f)
+        assertArrayEquals(floatArrayOf(0f, 1f / 256f, 255f / 256f), Tensors.dequantize(bytes(-128, -127, 127), TensorQuantization("int8", 1.0 / 256, -128)), 0f)
     }
 
     @Test

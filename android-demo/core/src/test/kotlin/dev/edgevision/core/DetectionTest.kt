@@ -11,23 +11,24 @@ class DetectionTest {
     private val classes = OutputTensor("", intArrayOf(1, 3), floatArrayOf(1f, 0f, 2f))
     private val scores = OutputTensor("", intArrayOf(1, 3), floatArrayOf(0.9f, 0.2f, 0.6f))
     private val count = OutputTensor("", intArrayOf(1), floatArrayOf(3f))
+    private val frame = FrameTransform(300, 300, 200, 100)
+
+    private fun box(d: Detection) = floatArrayOf(d.xmin, d.ymin, d.xmax, d.ymax)
 
     private fun check(found: List<Detection>) {
         assertEquals(listOf("dog", "bird"), found.map { it.label })
-        val d = found[0]
-        assertArrayEquals(floatArrayOf(40f, 10f, 120f, 50f), floatArrayOf(d.xmin, d.ymin, d.xmax, d.ymax), 1e-4f)
-        val clipped = found[1]
-        assertArrayEquals(floatArrayOf(100f, 0f, 200f, 30f), floatArrayOf(clipped.xmin, clipped.ymin, clipped.xmax, clipped.ymax), 1e-4f)
+        assertArrayEquals(floatArrayOf(40f, 10f, 120f, 50f), box(found[0]), 1e-4f)
+        assertArrayEquals(floatArrayOf(100f, 0f, 200f, 30f), box(found[1]), 1e-4f) // clipped to the frame
     }
 
     @Test
     fun tf1OrderBoxesClassesScoresCount() {
-        check(Detections.fromPostprocessed(listOf(boxes, classes, scores, count), labels, 200, 100, 0.5f))
+        check(Detections.fromPostprocessed(listOf(boxes, classes, scores, count), labels, frame, 0.5f))
     }
 
     @Test
     fun tf2OrderScoresBoxesCountClasses() {
-        check(Detections.fromPostprocessed(listOf(scores, boxes, count, classes), labels, 200, 100, 0.5f))
+        check(Detections.fromPostprocessed(listOf(scores, boxes, count, classes), labels, frame, 0.5f))
     }
 
     @Test
@@ -36,19 +37,21 @@ class DetectionTest {
             boxes, OutputTensor("detection_scores", intArrayOf(1, 3), scores.values),
             OutputTensor("detection_classes", intArrayOf(1, 3), classes.values), count
         )
-        check(Detections.fromPostprocessed(named, labels, 200, 100, 0.5f))
+        check(Detections.fromPostprocessed(named, labels, frame, 0.5f))
     }
 
     @Test
-    fun countLimitsTheDetections() {
+    fun countLimitsTheDetectionsAndUnknownClassesKeepTheirIndex() {
         val one = OutputTensor("", intArrayOf(1), floatArrayOf(1f))
-        assertEquals(listOf("dog"), Detections.fromPostprocessed(listOf(boxes, classes, scores, one), labels, 200, 100, 0.1f).map { it.label })
+        assertEquals(listOf("dog"), Detections.fromPostprocessed(listOf(boxes, classes, scores, one), labels, frame, 0.1f).map { it.label })
+        val unknown = OutputTensor("", intArrayOf(1, 3), floatArrayOf(7f, 0f, 2f))
+        assertEquals("7", Detections.fromPostprocessed(listOf(boxes, unknown, scores, count), labels, frame, 0.5f)[0].label)
     }
 
     @Test
     fun wrongOutputsAreATypedError() {
         try {
-            Detections.fromPostprocessed(listOf(boxes, classes, count), labels, 10, 10, 0.5f)
+            Detections.fromPostprocessed(listOf(boxes, classes, count), labels, frame, 0.5f)
             fail("accepted three outputs")
         } catch (e: ModelOutputException) {
             assert(e.message!!.contains("expected 4 SSD outputs"))
@@ -57,34 +60,44 @@ class DetectionTest {
 
     @Test
     fun centreSizeDecoding() {
-        val anchors = listOf(floatArrayOf(0.5f, 0.5f, 0.2f, 0.4f))
+        val anchor = floatArrayOf(0.5f, 0.5f, 0.2f, 0.4f)
         // Zero encodings give the anchor itself; ty = 10 moves the centre by one anchor height.
-        val same = Detections.decode(floatArrayOf(0f, 0f, 0f, 0f), anchors, ModelInfo.DEFAULT_BOX_SCALES)[0]
-        assertArrayEquals(floatArrayOf(0.4f, 0.3f, 0.6f, 0.7f), same, 1e-6f)
-        val moved = Detections.decode(floatArrayOf(10f, 0f, 5f * Math.log(2.0).toFloat(), 0f), anchors, ModelInfo.DEFAULT_BOX_SCALES)[0]
+        assertArrayEquals(floatArrayOf(0.4f, 0.3f, 0.6f, 0.7f), Detections.decode(FloatArray(4), anchor, ModelInfo.DEFAULT_BOX_SCALES), 1e-6f)
+        val moved = Detections.decode(floatArrayOf(10f, 0f, 5f * Math.log(2.0).toFloat(), 0f), anchor, ModelInfo.DEFAULT_BOX_SCALES)
         assertArrayEquals(floatArrayOf(0.5f, 0.3f, 0.9f, 0.7f), moved, 1e-6f)
     }
 
     @Test
-    fun rawOutputsAreDecodedAndSuppressedPerClass() {
+    fun rawOutputsKeepTheBestClassPerAnchorThenSuppressPerClass() {
         val anchors = listOf(
-            floatArrayOf(0.5f, 0.5f, 0.2f, 0.2f), floatArrayOf(0.51f, 0.5f, 0.2f, 0.2f), floatArrayOf(0.2f, 0.2f, 0.1f, 0.1f)
+            floatArrayOf(0.5f, 0.5f, 0.2f, 0.2f), floatArrayOf(0.51f, 0.5f, 0.2f, 0.2f),
+            floatArrayOf(0.52f, 0.5f, 0.2f, 0.2f), floatArrayOf(0.2f, 0.2f, 0.1f, 0.1f)
         )
-        val enc = FloatArray(12)
+        val enc = FloatArray(16)
         // background, cat, dog, bird per anchor
-        val cls = floatArrayOf(0.1f, 0.9f, 0.0f, 0.0f, 0.1f, 0.8f, 0.7f, 0.0f, 0.5f, 0.0f, 0.0f, 0.4f)
-        val found = Detections.fromRaw(enc, cls, anchors, ModelInfo.DEFAULT_BOX_SCALES, labels, 100, 100, 0.3f, 0.5f, 10)
-        // Anchor 1's cat overlaps anchor 0's cat (suppressed); its dog is another class (kept).
-        assertEquals(listOf("cat" to 0.9f, "dog" to 0.7f, "bird" to 0.4f), found.map { it.label to it.score })
-        assertArrayEquals(floatArrayOf(40f, 40f, 60f, 60f), floatArrayOf(found[0].xmin, found[0].ymin, found[0].xmax, found[0].ymax), 1e-4f)
-        assertEquals(1, Detections.fromRaw(enc, cls, anchors, ModelInfo.DEFAULT_BOX_SCALES, labels, 100, 100, 0.3f, 0.5f, 1).size)
+        val cls = floatArrayOf(
+            0.1f, 0.9f, 0.0f, 0.0f, // cat 0.9
+            0.1f, 0.8f, 0.7f, 0.0f, // cat 0.8 (its dog 0.7 is not its best class): suppressed by anchor 0
+            0.1f, 0.0f, 0.6f, 0.0f, // dog 0.6 overlaps the cats, other class: kept
+            0.5f, 0.0f, 0.0f, 0.4f  // bird 0.4
+        )
+        val whole = FrameTransform(100, 100, 100, 100)
+        val found = Detections.fromRaw(enc, cls, anchors, ModelInfo.DEFAULT_BOX_SCALES, labels, whole, 0.3f, 0.5f, 10)
+        assertEquals(listOf("cat" to 0.9f, "dog" to 0.6f, "bird" to 0.4f), found.map { it.label to it.score })
+        assertArrayEquals(floatArrayOf(40f, 40f, 60f, 60f), box(found[0]), 1e-4f)
+        assertEquals(1, Detections.fromRaw(enc, cls, anchors, ModelInfo.DEFAULT_BOX_SCALES, labels, whole, 0.3f, 0.5f, 1).size)
+        try {
+            Detections.fromRaw(enc, cls, anchors, ModelInfo.DEFAULT_BOX_SCALES, listOf("cat"), whole, 0.3f, 0.5f, 1)
+            fail("accepted 1 label for 3 classes")
+        } catch (e: LabelMismatchException) {
+            assert(e.message!!.contains("1 labels but the model outputs 3 classes"))
+        }
     }
 
     @Test
     fun iou() {
-        val a = Detection(0, "a", 1f, 0f, 0f, 10f, 10f)
-        val b = Detection(0, "a", 1f, 5f, 0f, 15f, 10f)
-        assertEquals(50f / 150f, Detections.iou(a, b), 1e-6f)
-        assertEquals(0f, Detections.iou(a, Detection(0, "a", 1f, 20f, 20f, 30f, 30f)), 0f)
+        val a = floatArrayOf(0f, 0f, 10f, 10f)
+        assertEquals(50f / 150f, Detections.iou(a, floatArrayOf(5f, 0f, 15f, 10f)), 1e-6f)
+        assertEquals(0f, Detections.iou(a, floatArrayOf(20f, 20f, 30f, 30f)), 0f)
     }
 }

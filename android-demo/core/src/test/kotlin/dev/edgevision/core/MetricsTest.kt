@@ -21,6 +21,8 @@ class MetricsTest {
         assertEquals(3.0, m.percentile("inference", 100.0)!!, 0.0)
         assertEquals(2.0, m.percentile("inference", 50.0)!!, 0.0)
         assertNull(m.percentile("render", 50.0))
+        assertEquals(3.0, m.last("inference")!!, 0.0)
+        assertNull(m.last("render"))
     }
 
     @Test
