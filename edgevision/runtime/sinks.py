@@ -69,8 +69,9 @@ class WindowSink:
 class VideoFileSink:
     """A video file written with cv2.VideoWriter (mp4v for .mp4/.mov/.m4v, MJPG for .avi).
 
-    The file appears under its name only when closed successfully (atomic rename); frames of
-    another size than the first are resized to it, since VideoWriter silently drops them otherwise.
+    The file appears under its name only when closed successfully (atomic rename). Frames of
+    another size than the first are resized to it (VideoWriter silently drops them otherwise), and
+    odd widths or heights get one black pixel row/column (MPEG-4 would crop it away).
     """
 
     FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
@@ -86,7 +87,8 @@ class VideoFileSink:
         self.fps = fps if fps and fps > 0 else 30.0
         self.frames = 0
         self.stop_requested = False
-        self._size = None
+        self._size = None  # of the first frame; later frames are resized to it
+        self._pad = (0, 0)  # (bottom, right) to reach even dimensions
         self._writer = None
         self._atomic = contextlib.ExitStack()
 
@@ -98,7 +100,8 @@ class VideoFileSink:
 
         tmp = self._atomic.enter_context(atomic_path(self.path))
         fourcc = cv2.VideoWriter_fourcc(*self.FOURCC[self.path.suffix.lower()])
-        writer = cv2.VideoWriter(str(tmp), fourcc, float(self.fps), (width, height))
+        self._pad = (height % 2, width % 2)
+        writer = cv2.VideoWriter(str(tmp), fourcc, float(self.fps), (width + width % 2, height + height % 2))
         if not writer.isOpened():
             self._atomic.close()
             raise UserError(f"--save {self.path}: OpenCV cannot write this video here; "
@@ -112,6 +115,8 @@ class VideoFileSink:
             self._open(image.shape[1], image.shape[0])
         if (image.shape[1], image.shape[0]) != self._size:
             image = cv2.resize(image, self._size, interpolation=cv2.INTER_LINEAR)
+        if any(self._pad):
+            image = cv2.copyMakeBorder(image, 0, self._pad[0], 0, self._pad[1], cv2.BORDER_CONSTANT, value=0)
         self._writer.write(image)
         self.frames += 1
 
@@ -165,6 +170,7 @@ class BrowserSink:
         self._seq = 0
         self._jpeg = (0, b"")
         self._closing = False
+        self._ended = False
         handler = type("Handler", (_Handler,), {"sink": self})
         try:
             self._server = ThreadingHTTPServer((host, port), handler)
@@ -192,6 +198,12 @@ class BrowserSink:
             self._seq += 1
             self._cond.notify_all()
 
+    def end_of_stream(self):
+        """No more frames will come: streams send the last one and finish; the page and stats stay up."""
+        with self._cond:
+            self._ended = True
+            self._cond.notify_all()
+
     def close(self, ok: bool = True):
         with self._cond:
             self._closing = True
@@ -202,12 +214,15 @@ class BrowserSink:
 
     # -- used by the request handler -------------------------------------------------------------
     def next_jpeg(self, after: int, timeout: float = 1.0):
-        """(seq, jpeg bytes) of the newest frame newer than `after`; (after, None) on timeout/close."""
+        """(seq, jpeg, more): the newest frame newer than `after` (jpeg None if none came within
+        `timeout`); `more` is False once the stream has ended or the server is closing."""
         with self._cond:
-            self._cond.wait_for(lambda: self._seq > after or self._closing, timeout)
-            if self._closing or self._seq <= after:
-                return after, None
-            return self._encode_locked()
+            self._cond.wait_for(lambda: self._seq > after or self._closing or self._ended, timeout)
+            if self._closing:
+                return after, None, False
+            if self._seq > after:
+                return (*self._encode_locked(), True)
+            return after, None, not self._ended
 
     def latest_jpeg(self):
         """(seq, jpeg bytes) of the newest frame; (0, None) before the first one."""
@@ -268,19 +283,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         seq, first = self.sink.latest_jpeg()  # a viewer joining after the end still sees the last frame
         try:
+            self.wfile.write(f"--{self.BOUNDARY}".encode())
             if first:
                 self._part(first)
-            while not self.sink._closing:
-                seq, jpeg = self.sink.next_jpeg(seq)
+            more = True
+            while more:
+                seq, jpeg, more = self.sink.next_jpeg(seq)
                 if jpeg:
                     self._part(jpeg)
+            self.wfile.write(b"--\r\n")  # the closing delimiter: the browser keeps showing the last frame
         except (TimeoutError, BrokenPipeError, ConnectionResetError):
             pass
 
     def _part(self, jpeg: bytes):
+        # The boundary goes right after each image, so browsers show it now rather than when the next arrives.
         self.wfile.write(
-            f"--{self.BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
-            + jpeg + b"\r\n"
+            f"\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
+            + jpeg + f"\r\n--{self.BOUNDARY}".encode()
         )
         self.wfile.flush()
 
@@ -321,6 +340,7 @@ function row(cells, tag) {
   for (const c of cells) { const td = document.createElement(tag || "td"); td.textContent = c; tr.appendChild(td); }
   return tr;
 }
+const img = document.getElementById("stream");
 async function refresh() {
   try {
     const s = await (await fetch("/stats.json", {cache: "no-store"})).json();
@@ -334,14 +354,15 @@ async function refresh() {
       row(["frames", String(s.frames ?? "")]),
       row(["dropped", String(s.dropped ?? 0)]),
       row(["FPS overall", num(fps.overall)]),
-      row(["RSS", num(s.rss_mb) + " MB"]));
+      row(["RSS", num(s.rss_mb) + " MB"]),
+      row(["video", img.naturalWidth ? img.naturalWidth + "x" + img.naturalHeight : "waiting"]));
     const body = document.querySelector("#stages tbody");
     body.replaceChildren(...Object.entries(s.stages || {}).map(
       ([name, st]) => row([name, num(st.p50), num(st.p90), num(st.p99)])));
   } catch (e) { document.getElementById("state").textContent = "(disconnected)"; }
 }
 window.addEventListener("load", () => {
-  document.getElementById("stream").src = "/stream.mjpg";
+  img.src = "/stream.mjpg";
   refresh();
   setInterval(refresh, 500);
 });

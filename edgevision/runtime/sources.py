@@ -12,6 +12,7 @@ A network stream that breaks is reopened with exponential backoff, a bounded num
 
 from __future__ import annotations
 
+import os
 import queue
 import sys
 import threading
@@ -77,11 +78,15 @@ def open_source(spec, *, queue_size: int = 4, open_timeout_s: float = 10.0, back
     """Open `spec` (`0`, `clip.mp4`, `rtsp://...`, `frames/`) and start reading; UserError when it cannot be."""
     kind = describe(spec)
     spec = str(spec)
+    _quiet_opencv()
     if kind == "camera":
         return CaptureSource(spec, _open_camera(int(spec)), live=True, queue_size=1)
     if kind == "url":
         reopen = lambda: _open_url(spec, open_timeout_s)  # noqa: E731
-        return CaptureSource(_redact(spec), reopen(), live=True, queue_size=1, reopen=reopen,
+        capture = reopen()
+        if _frame_count(capture) > 0:  # a video file on a web server: every frame, no reconnecting
+            return CaptureSource(_redact(spec), capture, live=False, queue_size=queue_size)
+        return CaptureSource(_redact(spec), capture, live=True, queue_size=1, reopen=reopen,
                              backoff=backoff or Backoff())
     if kind == "folder":
         return FolderSource(spec, queue_size=queue_size)
@@ -272,6 +277,17 @@ class FolderSource(_ThreadedSource):
 
 # -- opening ----------------------------------------------------------------------------------
 
+def _quiet_opencv():
+    """Keep OpenCV's and FFmpeg's own warnings off stderr (our errors say what went wrong in one line);
+    EDGEVISION_DEBUG=1 lets them through."""
+    import cv2
+
+    if os.environ.get("EDGEVISION_DEBUG"):
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read when FFmpeg is first used
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
 def _open_camera(index: int):
     import cv2
 
@@ -324,6 +340,14 @@ def _open_url(url: str, timeout_s: float):
         raise UserError(f"{_redact(url)} cannot be reached or decoded within {timeout_s:g} s: "
                         "check the address, that the stream is up and that this machine can reach it")
     return capture
+
+
+def _frame_count(capture) -> int:
+    """Frames in a finite video; 0 for live streams (OpenCV reports 0 or a negative number)."""
+    import cv2
+
+    count = capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0
+    return int(count) if 0 < count < 1e12 else 0
 
 
 def _declared_fps(capture) -> float:

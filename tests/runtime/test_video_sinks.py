@@ -43,6 +43,20 @@ def test_frames_of_another_size_are_resized_not_lost(tmp_path):
     assert read_video(out) == (2, (320, 240))
 
 
+def test_odd_frame_sizes_are_padded_not_cropped(tmp_path):
+    out = tmp_path / "out.mp4"
+    sink = VideoFileSink(out)
+    frame = np.zeros((241, 321, 3), np.uint8)
+    frame[-1, :] = frame[:, -1] = 255  # a white last row and column must survive
+    sink.write(frame)
+    sink.close()
+    capture = cv2.VideoCapture(str(out))
+    ok, written = capture.read()
+    capture.release()
+    assert ok and written.shape == (242, 322, 3)
+    assert written[240, 10:300].mean() > 200 and written[10:230, 320].mean() > 200
+
+
 def test_unknown_video_suffix_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="unknown video type .gif"):
         VideoFileSink(tmp_path / "out.gif")
@@ -95,6 +109,20 @@ def test_browser_view_serves_page_stats_and_mjpeg():
         decoded = cv2.imdecode(np.frombuffer(parts[-1], np.uint8), cv2.IMREAD_COLOR)
         assert decoded.shape == (240, 320, 3)
         assert np.abs(decoded.astype(int) - frames[2].astype(int)).mean() < 8  # JPEG of the newest frame
+    finally:
+        sink.close()
+
+
+def test_stream_finishes_with_the_last_frame_after_the_end():
+    sink = BrowserSink("127.0.0.1", 0, stats=dict)
+    try:
+        last = synthetic_frames(2)[1]
+        sink.write(last)
+        sink.end_of_stream()
+        with urllib.request.urlopen(sink.url + "stream.mjpg", timeout=5) as stream:
+            body = stream.read()  # returns: the response is complete, not an endless stream
+        assert body.endswith(b"--edgevisionframe--\r\n") and body.count(b"Content-Type: image/jpeg") == 1
+        assert _get(sink.url + "frame.jpg")[0]["Content-Type"] == "image/jpeg"
     finally:
         sink.close()
 

@@ -1,6 +1,9 @@
 """Video sources: every frame from files and folders, newest-only with drop counts from live sources,
 reconnection with bounded backoff, and one-line errors for sources that are not there."""
 
+import functools
+import http.server
+import threading
 import time
 
 import cv2
@@ -8,6 +11,7 @@ import numpy as np
 import pytest
 
 from edgevision.errors import UserError
+from edgevision.runtime.sinks import BrowserSink
 from edgevision.runtime.sources import Backoff, CaptureSource, describe, open_source
 
 from .video_clips import synthetic_frames, write_video
@@ -159,3 +163,54 @@ def test_bad_video_files_are_user_errors(tmp_path, content, message):
         path.write_bytes(content)
     with pytest.raises(UserError, match=message):
         open_source(path)
+
+
+def test_video_file_on_a_web_server_is_read_whole(tmp_path):
+    write_video(tmp_path / "clip.mp4", synthetic_frames(12))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with open_source(f"http://127.0.0.1:{server.server_address[1]}/clip.mp4") as source:
+            assert not source.live
+            frames = list(source)
+        assert len(frames) == 12 and source.warning is None
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _feed(sink, stop):
+    frame = synthetic_frames(1)[0]
+    while not stop.is_set():
+        sink.write(frame)
+        time.sleep(0.02)
+
+
+def test_mjpeg_stream_that_goes_down_and_up_is_reconnected():
+    """A real MJPEG camera stream over HTTP (edgevision's own --serve), restarted mid-run."""
+    stop = threading.Event()
+    camera = BrowserSink("127.0.0.1", 0, stats=dict)
+    port = camera.port
+    threading.Thread(target=_feed, args=(camera, stop), daemon=True).start()
+    source = open_source(f"http://127.0.0.1:{port}/stream.mjpg", open_timeout_s=3,
+                         backoff=Backoff(attempts=4, first_s=0.3, largest_s=1.0))
+    assert source.live
+    frames, restarted = 0, None
+    try:
+        for _frame in source:
+            frames += 1
+            if frames == 10:  # the camera goes away, then comes back on the same port
+                stop.set()
+                camera.close()
+                stop = threading.Event()
+                camera = BrowserSink("127.0.0.1", port, stats=dict)
+                threading.Thread(target=_feed, args=(camera, stop), daemon=True).start()
+                restarted = frames
+            if restarted and frames >= restarted + 10:
+                break
+    finally:
+        source.close()
+        stop.set()
+        camera.close()
+    assert frames >= 20 and source.reconnects >= 1

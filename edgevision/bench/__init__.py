@@ -1,0 +1,1 @@
+"""Benchmark and diagnostics: device information, latency/accuracy measurement, reports, `doctor`."""
