@@ -1,0 +1,117 @@
+"""Images for calibration (int8) and evaluation (parity), pre-processed exactly as in training.
+
+Calibration: N images (default 200) from `--calib-data DIR` or from the training split recorded
+in the model's sidecar (`extra["data"]`), drawn balanced across classes. Evaluation: the
+validation split recorded in the sidecar, or `--eval-data DIR`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgevision.errors import UserError
+from edgevision.metadata import ModelInfo
+
+
+@dataclass
+class ImageSet:
+    images: np.ndarray  # uint8 [N, H, W, 3] in RGB
+    labels: np.ndarray  # int [N], -1 when unknown
+    class_names: list[str]
+    origin: str  # where the images came from, for the report
+
+
+def balanced_indices(labels: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+    """Up to `count` indices taking classes in turn, each class in a seeded random order."""
+    rng = np.random.default_rng(seed)
+    per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
+    picked, depth = [], 0
+    while len(picked) < count and any(depth < len(p) for p in per_class):
+        for members in per_class:
+            if depth < len(members) and len(picked) < count:
+                picked.append(members[depth])
+        depth += 1
+    return np.array(picked, dtype=int)
+
+
+def normalise(images: np.ndarray, info: ModelInfo) -> np.ndarray:
+    """uint8 RGB images -> float32 model input `(pixel - mean) / std` in the model's colour order."""
+    pixels = images.astype(np.float32)
+    if info.color_order.upper() == "BGR":
+        pixels = pixels[..., ::-1]
+    return (pixels - np.asarray(info.mean, np.float32)) / np.asarray(info.std, np.float32)
+
+
+def _recorded_source(info: ModelInfo, model_path) -> tuple[str, int]:
+    data = info.extra.get("data") or {}
+    source = data.get("source")
+    if not source:
+        raise UserError(
+            f"{Path(model_path).with_suffix('.json')} does not record the training data: "
+            "pass --calib-data DIR (and --eval-data DIR)"
+        )
+    return str(source), int(data.get("seed", 0))
+
+
+def _load(source: str, splits: tuple[str, ...], info: ModelInfo, seed: int, limit: int | None) -> ImageSet:
+    """The named splits of an image folder or synthetic source, concatenated (UserError when empty)."""
+    from edgevision.data import load_images
+
+    parts, names = [], []
+    for split in splits:
+        images, labels, names = load_images(source, split, image_size=tuple(info.input_size), seed=seed, limit=limit)
+        parts.append((np.asarray(images), np.asarray(labels)))
+    images = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    if len(images) == 0:
+        raise UserError(f"{source} holds no usable images: add images (one sub-folder per class)")
+    where = f"{source} ({'+'.join(splits)})" if len(splits) < 3 else str(source)
+    return ImageSet(images, labels, list(names), where)
+
+
+def calibration_set(info: ModelInfo, model_path, calib_dir=None, count: int = 200) -> ImageSet:
+    """`count` images balanced across classes for int8 calibration: all of `calib_dir`, else the
+    recorded training split."""
+    if calib_dir is not None:
+        found = _load(str(calib_dir), ("train", "val", "test"), info, 0, None)
+    else:
+        source, seed = _recorded_source(info, model_path)
+        found = _load(source, ("train",), info, seed, 4 * count)
+    keep = balanced_indices(found.labels, count)
+    return ImageSet(found.images[keep], found.labels[keep], found.class_names, found.origin)
+
+
+def evaluation_set(info: ModelInfo, model_path, eval_dir=None, limit: int | None = None) -> ImageSet:
+    """Held-out images for parity: all of `eval_dir`, else the recorded validation split."""
+    if eval_dir is not None:
+        found = _load(str(eval_dir), ("train", "val", "test"), info, 0, None)
+    else:
+        source, seed = _recorded_source(info, model_path)
+        found = _load(source, ("val",), info, seed, limit)
+    found = _align_labels(found, info)
+    if limit is not None and len(found.images) > limit:
+        keep = balanced_indices(found.labels, limit)
+        found = ImageSet(found.images[keep], found.labels[keep], found.class_names, found.origin)
+    return found
+
+
+def _align_labels(found: ImageSet, info: ModelInfo) -> ImageSet:
+    """Map folder class indices onto the model's label order; unknown classes get -1."""
+    if list(found.class_names) == list(info.labels):
+        return found
+    position = {name: i for i, name in enumerate(info.labels)}
+    labels = np.array([position.get(found.class_names[i], -1) for i in found.labels], dtype=int)
+    return ImageSet(found.images, labels, list(info.labels), found.origin)
+
+
+def representative_dataset(images: np.ndarray, info: ModelInfo):
+    """A TFLite `representative_dataset` callable yielding one normalised image at a time."""
+
+    def generate():
+        for image in images:
+            yield [normalise(image[None], info)]
+
+    return generate

@@ -1,0 +1,241 @@
+"""`export_model`: one Keras model in, every requested file out, each checked against Keras."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgevision import atomic
+from edgevision.errors import CheckFailed, UserError
+from edgevision.export import calibration, embed, keepfloat, parity, report, runner, source
+from edgevision.export import tflite as tflite_export
+from edgevision.metadata import ModelInfo, write_sidecar
+
+FORMATS = ("tflite", "onnx")
+QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
+ONNX_QUANTIZATIONS = ("none", "dynamic", "int8")
+# File-name tag of each quantization mode: model_fp32.tflite, model_int8.tflite, ...
+TAGS = {"none": "fp32", "fp16": "fp16", "dynamic": "dynamic", "int8": "int8"}
+
+
+@dataclass
+class ExportOptions:
+    formats: tuple[str, ...] = ("tflite",)
+    quantize: tuple[str, ...] = ("none",)
+    io_dtype: str = "int8"
+    calib_data: str | None = None
+    calib_count: int = 200
+    eval_data: str | None = None
+    eval_count: int | None = 500
+    min_agreement: float = 0.97
+    allow_float_fallback: bool = False
+    keep_float: tuple[str, ...] = ()  # ("auto",) or layer names
+    unsafe: bool = False
+    opset: int = 17
+    threads: int = 2
+
+
+@dataclass
+class _Context:
+    model_path: Path
+    out_dir: Path
+    options: ExportOptions
+    model: object
+    info: ModelInfo
+    saved_model: str
+    evaluation: calibration.ImageSet | None
+    reference: np.ndarray | None
+    calibration: calibration.ImageSet | None = None
+    artifacts: list = field(default_factory=list)
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _validate(options: ExportOptions) -> None:
+    for fmt in options.formats:
+        if fmt not in FORMATS:
+            raise UserError(f"unknown format {fmt!r}: use one or more of {', '.join(FORMATS)}")
+    for mode in options.quantize:
+        if mode not in QUANTIZATIONS:
+            raise UserError(f"unknown quantization {mode!r}: use one or more of {', '.join(QUANTIZATIONS)}")
+    if options.io_dtype not in tflite_export.IO_DTYPES:
+        raise UserError(f"unknown --io-dtype {options.io_dtype!r}: use {', '.join(tflite_export.IO_DTYPES)}")
+    if not 0 < options.min_agreement <= 1:
+        raise UserError(f"--min-agreement {options.min_agreement} must be in (0, 1]")
+    if options.calib_count < 1:
+        raise UserError(f"--calib-count {options.calib_count} must be at least 1")
+
+
+def _check_normalisation(ctx_model, info: ModelInfo, model_path: Path) -> None:
+    """A model that rescales its own input (MobileNetV3) must be fed raw pixels (mean 0, std 1)."""
+    layer = source.in_model_rescaling(ctx_model)
+    identity = all(m == 0 for m in info.mean) and all(s == 1 for s in info.std)
+    if layer and not identity:
+        raise UserError(
+            f"{model_path.with_suffix('.json')} records mean {list(info.mean)} / std {list(info.std)} but the model "
+            f"rescales its input itself (layer '{layer}'): pixels would be normalised twice, which squeezes the "
+            "int8 input range and collapses accuracy; set mean 0 and std 1 in the sidecar and retrain"
+        )
+
+
+def _describe(ctx: _Context, fmt: str, mode: str, input_q, output_q, extra: dict) -> ModelInfo:
+    return dataclasses.replace(
+        ctx.info,
+        format=fmt,
+        quantization=mode,
+        input_quantization=input_q,
+        output_quantization=output_q,
+        source_model=str(ctx.model_path.resolve()),
+        extra={**ctx.info.extra, **extra},
+    )
+
+
+def _calibration_note(ctx: _Context) -> dict:
+    found = ctx.calibration
+    return {"calibration": {"images": int(len(found.images)), "source": found.origin,
+                            "per_class": {found.class_names[c]: int((found.labels == c).sum())
+                                          for c in np.unique(found.labels)}}}
+
+
+def _write(ctx: _Context, path: Path, data: bytes, description: ModelInfo) -> None:
+    atomic.write_bytes(path, data)
+    write_sidecar(path, description)
+
+
+def _measure(ctx: _Context, path: Path, fmt: str, mode: str, note: dict | None = None) -> dict:
+    """Size, parity and latency of one written artifact, as a report entry."""
+    entry = report.size_entry(path, fmt, mode, fp32_bytes=4 * ctx.model.count_params())
+    entry.update(note or {})
+    if ctx.evaluation is None:
+        entry.update(top1_agreement=None, accuracy=None, accuracy_drop=None, max_abs_diff=None,
+                     latency_ms=None, passed=None, failures=[])
+        return entry
+    scores, times = runner.run(path, ctx.evaluation.images, ctx.info, threads=ctx.options.threads)
+    measured = parity.compare(ctx.reference, scores, ctx.evaluation.labels, ctx.info.output_layout)
+    if mode != "none":
+        measured["max_abs_diff"] = measured["max_abs_diff"] if mode == "fp16" else None
+    failures = parity.check({**measured, "max_abs_diff": measured["max_abs_diff"] or 0.0}, mode,
+                            ctx.options.min_agreement)
+    entry.update(measured, latency_ms=float(np.median(times[1:] or times)), passed=not failures,
+                 failures=failures)
+    return entry
+
+
+def _export_tflite(ctx: _Context, mode: str) -> dict:
+    options = ctx.options
+    extra = {}
+    representative = None
+    if mode == "int8":
+        representative = calibration.representative_dataset(ctx.calibration.images, ctx.info)
+        extra = _calibration_note(ctx)
+    _log(f"converting to TFLite {TAGS[mode]} ...")
+    flatbuffer = tflite_export.convert(ctx.saved_model, mode, options.io_dtype, representative,
+                                       options.allow_float_fallback)
+    return _finish_tflite(ctx, flatbuffer, mode, f"{ctx.model_path.stem}_{TAGS[mode]}.tflite", extra)
+
+
+def _finish_tflite(ctx: _Context, flatbuffer: bytes, mode: str, name: str, extra: dict, note=None) -> dict:
+    input_q, output_q = tflite_export.tensor_quantization(flatbuffer)
+    if mode == "int8":
+        extra = {**extra, "float_ops": tflite_export.float_ops(flatbuffer)}
+    description = _describe(ctx, "tflite", mode, input_q, output_q, extra)
+    path = ctx.out_dir / name
+    _write(ctx, path, embed.embed_tflite(flatbuffer, description.to_dict()), description)
+    return _measure(ctx, path, "tflite", mode, note)
+
+
+def _export_onnx(ctx: _Context, mode: str, float_proto) -> dict:
+    from edgevision.export import onnx as onnx_export
+
+    extra = {"opset": ctx.options.opset}
+    if mode == "none":
+        proto = float_proto
+    else:
+        _log(f"quantizing ONNX ({TAGS[mode]}) with ONNX Runtime ...")
+        images = None
+        if mode == "int8":
+            images = calibration.normalise(ctx.calibration.images, ctx.info)
+            extra.update(_calibration_note(ctx))
+        proto = onnx_export.quantize(float_proto, mode, images)
+    description = _describe(ctx, "onnx", mode, None, None, extra)
+    embed.embed_onnx(proto, description.to_dict())
+    path = ctx.out_dir / f"{ctx.model_path.stem}_onnx_{TAGS[mode]}.onnx"
+    _write(ctx, path, proto.SerializeToString(), description)
+    return _measure(ctx, path, "onnx", mode)
+
+
+def _plan(options: ExportOptions) -> list[tuple[str, str]]:
+    plan = []
+    for fmt in options.formats:
+        for mode in options.quantize:
+            if fmt == "onnx" and mode not in ONNX_QUANTIZATIONS:
+                _log(f"warning: ONNX has no {mode} export here (use {', '.join(ONNX_QUANTIZATIONS)}): skipped")
+                continue
+            plan.append((fmt, mode))
+    if not plan:
+        raise UserError("nothing to export: pick a --format/--quantize combination that exists")
+    return plan
+
+
+def export_model(model_path, out_dir, options: ExportOptions | None = None) -> dict:
+    """Export `model_path` (a .keras file with its sidecar) into `out_dir`; returns the report.
+
+    Raises UserError on bad input and CheckFailed (after writing everything, report included)
+    when an artifact fails its parity check.
+    """
+    options = options or ExportOptions()
+    _validate(options)
+    started = time.perf_counter()
+    model_path, out_dir = Path(model_path), Path(out_dir)
+    model = source.load_keras_model(model_path, unsafe=options.unsafe)
+    info = source.describe_source(model_path, model)
+    _check_normalisation(model, info, model_path)
+    plan = _plan(options)
+
+    evaluation = reference = None
+    if options.eval_data or info.extra.get("data"):
+        evaluation = calibration.evaluation_set(info, model_path, options.eval_data, options.eval_count)
+        reference = parity.keras_scores(model, evaluation.images, info)
+    else:
+        _log("warning: no held-out images (no --eval-data, none recorded with the model): parity not measured")
+
+    with tempfile.TemporaryDirectory(prefix="edgevision-export-") as tmp:
+        _log("writing the inference graph ...")
+        saved_model = tflite_export.write_saved_model(model, Path(tmp) / "saved_model")
+        ctx = _Context(model_path, out_dir, options, model, info, saved_model, evaluation, reference)
+        if any(mode == "int8" for _, mode in plan):
+            ctx.calibration = calibration.calibration_set(info, model_path, options.calib_data, options.calib_count)
+            _log(f"calibrating on {len(ctx.calibration.images)} images from {ctx.calibration.origin}")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        float_onnx = None
+        for fmt, mode in plan:
+            if fmt == "tflite":
+                ctx.artifacts.append(_export_tflite(ctx, mode))
+            else:
+                if float_onnx is None:
+                    from edgevision.export import onnx as onnx_export
+
+                    _log("converting to ONNX ...")
+                    float_onnx = onnx_export.convert(model, options.opset)
+                ctx.artifacts.append(_export_onnx(ctx, mode, float_onnx))
+        atomic.write_text(out_dir / "labels.txt", "".join(f"{label}\n" for label in info.labels))
+        extra_sections = keepfloat.run(ctx, _finish_tflite, _log)
+
+    result = report.build(ctx, extra_sections, seconds=time.perf_counter() - started)
+    report.write(out_dir, result)
+    failed = [a for a in result["artifacts"] if a["passed"] is False and not a.get("superseded_by")]
+    if failed:
+        names = ", ".join(f"{Path(a['path']).name} ({'; '.join(a['failures'])})" for a in failed)
+        error = CheckFailed(f"{names}: files kept in {out_dir}, see export_report.md")
+        error.report = result
+        raise error
+    return result
+

@@ -1,0 +1,115 @@
+"""`export_report.json` / `.md` and the terminal table: size, gzip size and parity per artifact."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from edgevision import atomic
+
+COLUMNS = ("file", "size", "gzip", "ratio", "agreement", "accuracy", "max diff", "ms", "passed")
+
+
+def size_entry(path: Path, fmt: str, quantization: str, fp32_bytes: int) -> dict:
+    """Raw and gzip size (what a phone downloads: pruned zeros compress) and the ratio to float32 weights."""
+    data = Path(path).read_bytes()
+    return {
+        "path": str(path),
+        "format": fmt,
+        "quantization": quantization,
+        "size_bytes": len(data),
+        "gzip_bytes": len(gzip.compress(data, compresslevel=9, mtime=0)),
+        "size_ratio": len(data) / fp32_bytes if fp32_bytes else None,
+        "map50": None,
+    }
+
+
+def build(ctx, sections: dict, seconds: float) -> dict:
+    evaluation = ctx.evaluation
+    artifacts = ctx.artifacts
+    rescued = {a["path"] for a in artifacts if a.get("kept_float") and a["passed"]}
+    if rescued:  # the plain int8 file failed but a keep-float re-export of it passed
+        for a in artifacts:
+            if a["format"] == "tflite" and a["quantization"] == "int8" and not a.get("kept_float") and not a["passed"]:
+                a["superseded_by"] = sorted(rescued)[0]
+    passed = all(a["passed"] is not False or a.get("superseded_by") for a in artifacts)
+    return {
+        "source": str(ctx.model_path.resolve()),
+        "passed": passed,
+        "fp32_weight_bytes": 4 * ctx.model.count_params(),
+        "evaluation": None if evaluation is None else {"images": int(len(evaluation.images)), "source": evaluation.origin},
+        "calibration": None if ctx.calibration is None else {"images": int(len(ctx.calibration.images)),
+                                                               "source": ctx.calibration.origin},
+        "min_agreement": ctx.options.min_agreement,
+        "seconds": round(seconds, 1),
+        "artifacts": artifacts,
+        **sections,
+    }
+
+
+def _fmt(value, kind):
+    if value is None:
+        return "-"
+    if kind == "bytes":
+        return f"{value / 1e6:.2f} MB" if value >= 1e5 else f"{value / 1e3:.1f} kB"
+    if kind == "pct":
+        return f"{value:.2%}"
+    if kind == "ratio":
+        return f"{value:.2f}x"
+    if kind == "float":
+        return f"{value:.2g}"
+    if kind == "ms":
+        return f"{value:.2f}"
+    return str(value)
+
+
+def rows(result: dict) -> list[list[str]]:
+    out = []
+    for a in result["artifacts"]:
+        status = {True: "yes", False: "NO", None: "-"}[a["passed"]]
+        out.append([
+            Path(a["path"]).name, _fmt(a["size_bytes"], "bytes"), _fmt(a["gzip_bytes"], "bytes"),
+            _fmt(a["size_ratio"], "ratio"), _fmt(a["top1_agreement"], "pct"), _fmt(a["accuracy"], "pct"),
+            _fmt(a["max_abs_diff"], "float"), _fmt(a.get("latency_ms"), "ms"), status,
+        ])
+    return out
+
+
+def table(result: dict) -> str:
+    """A fixed-width table for the terminal."""
+    body = [list(COLUMNS), *rows(result)]
+    widths = [max(len(r[i]) for r in body) for i in range(len(COLUMNS))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in body)
+
+
+def markdown(result: dict) -> str:
+    lines = [f"# Export report: {Path(result['source']).name}", ""]
+    if result["evaluation"]:
+        lines.append(f"Parity measured on {result['evaluation']['images']} held-out images from "
+                     f"{result['evaluation']['source']}.")
+    if result["calibration"]:
+        lines.append(f"int8 calibrated on {result['calibration']['images']} images from "
+                     f"{result['calibration']['source']}.")
+    lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows(result)]
+    for a in result["artifacts"]:
+        if a.get("failures"):
+            lines.append(f"\n**{Path(a['path']).name} failed:** {'; '.join(a['failures'])}")
+    debug = result.get("quantization_debugger")
+    if debug:
+        lines += ["", "## Layers with the largest int8 error", "", "| layer | op | rmse / scale |", "|---|---|---|"]
+        lines += [f"| {w['layer']} | {w['op']} | {w['rmse_over_scale']:.3f} |" for w in debug["layers"]]
+    keep = result.get("keep_float")
+    if keep:
+        lines += ["", "## Layers kept in float", "", "| layers | agreement | gain | size | latency ms |",
+                  "|---|---|---|---|---|"]
+        for t in keep["attempts"]:
+            lines.append(f"| {len(t['layers'])} | {_fmt(t['top1_agreement'], 'pct')} | "
+                         f"{_fmt(t['agreement_gain'], 'pct')} | {_fmt(t['size_bytes'], 'bytes')} | "
+                         f"{_fmt(t['latency_ms'], 'ms')} |")
+    return "\n".join(lines) + "\n"
+
+
+def write(out_dir: Path, result: dict) -> None:
+    atomic.write_json(out_dir / "export_report.json", result)
+    atomic.write_text(out_dir / "export_report.md", markdown(result))

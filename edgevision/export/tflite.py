@@ -1,0 +1,157 @@
+"""Keras -> TFLite: fp32, fp16, dynamic range and full-integer int8, built-in ops only.
+
+Conversion goes through a SavedModel written once per export (`keras.Model.export`), so every
+mode converts the same graph. The converter's own checks are turned into one-line errors that
+name the ops a user has to change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from edgevision.errors import UserError
+
+IO_DTYPES = ("int8", "uint8", "float32")
+
+
+def write_saved_model(model, directory) -> str:
+    """Export the inference graph of `model` as a SavedModel in `directory`."""
+    model.export(str(directory), format="tf_saved_model", verbose=False)
+    return str(directory)
+
+
+def _converter(saved_model_dir):
+    import tensorflow as tf
+
+    return tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
+
+
+def _ops_named_in(message: str) -> list[str]:
+    """TF op names (`tf.Erf`, `Erf`) a converter error mentions."""
+    names = re.findall(r"\btf\.([A-Z][A-Za-z0-9]+)", message)
+    if not names:
+        names = re.findall(r"'([A-Z][A-Za-z0-9]+)' op", message)
+    return sorted(set(names))
+
+
+def convert(
+    saved_model_dir,
+    quantize: str = "none",
+    io_dtype: str = "int8",
+    representative: Callable[[], Iterable] | None = None,
+    allow_float_fallback: bool = False,
+) -> bytes:
+    """Convert the SavedModel to a TFLite flatbuffer in `quantize` mode (none|fp16|dynamic|int8).
+
+    int8: `representative` yields `[float32 batch]` lists pre-processed as in training; the input and
+    output tensors get `io_dtype`. Without `allow_float_fallback` every op must be integer.
+    """
+    import tensorflow as tf
+
+    converter = _converter(saved_model_dir)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantize == "fp16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quantize == "int8":
+        if representative is None:
+            raise ValueError("int8 quantization needs a representative dataset")
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if allow_float_fallback:
+            ops.append(tf.lite.OpsSet.TFLITE_BUILTINS)
+        converter.target_spec.supported_ops = ops
+        dtype = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_dtype]
+        converter.inference_input_type = dtype
+        converter.inference_output_type = dtype
+    elif quantize != "none":
+        raise ValueError(f"unknown quantization {quantize!r}")
+    try:
+        flatbuffer = converter.convert()
+    except Exception as exc:  # the converter raises ConverterError and friends with long messages
+        raise _explain(exc, quantize) from exc
+    flex = flex_ops(flatbuffer)
+    if flex:
+        raise UserError(f"the TFLite model would need TensorFlow (Flex) ops {', '.join(flex)}: replace those layers with built-in ones")
+    return flatbuffer
+
+
+def _explain(exc: Exception, quantize: str) -> Exception:
+    message = str(exc)
+    ops = _ops_named_in(message)
+    if ops and ("not supported" in message or "Flex" in message or "select" in message.lower()):
+        return UserError(
+            f"the model uses TensorFlow op(s) {', '.join(ops)} that the built-in TFLite runtime cannot run "
+            "(they would need Flex / SELECT_TF_OPS): replace those layers with built-in ones"
+        )
+    if quantize == "int8" and ("quantiz" in message.lower() or "int8" in message.lower()):
+        named = f" {', '.join(ops)}" if ops else ""
+        first = message.strip().splitlines()[0][:200] if message.strip() else type(exc).__name__
+        return UserError(
+            f"op(s){named or ' in the model'} cannot be integer-quantized ({first}): pass --allow-float-fallback "
+            "to keep them in float"
+        )
+    return exc
+
+
+def _model_object(flatbuffer: bytes):
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    return flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+
+
+def _op_names(model) -> list[str]:
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    names = []
+    for subgraph in model.subgraphs:
+        for op in subgraph.operators or []:
+            code = model.operatorCodes[op.opcodeIndex]
+            if code.customCode:
+                names.append(code.customCode.decode())
+            else:
+                names.append(flatbuffer_utils.opcode_to_name(model, op.opcodeIndex))
+    return names
+
+
+def flex_ops(flatbuffer: bytes) -> list[str]:
+    """Names of Flex (TensorFlow) ops in a TFLite model; the stock LiteRT interpreter cannot run them."""
+    return sorted({n for n in _op_names(_model_object(flatbuffer)) if n.startswith("Flex")})
+
+
+def float_ops(flatbuffer: bytes) -> list[str]:
+    """Ops of a quantized model that still compute in float (their inputs are float32 activations)."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = _model_object(flatbuffer)
+    found = set()
+    for subgraph in model.subgraphs:
+        for op in subgraph.operators or []:
+            name = flatbuffer_utils.opcode_to_name(model, op.opcodeIndex)
+            if name in ("QUANTIZE", "DEQUANTIZE"):
+                continue
+            inputs = [subgraph.tensors[i] for i in op.inputs if i >= 0]
+            activations = [t for t in inputs if model.buffers[t.buffer].data is None]
+            if any(t.type == schema.TensorType.FLOAT32 for t in activations):
+                found.add(name)
+    return sorted(found)
+
+
+def tensor_quantization(flatbuffer: bytes) -> tuple[dict | None, dict | None]:
+    """{"dtype", "scale", "zero_point"} of the input and output tensors (None when float)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=flatbuffer)
+
+    def describe(detail):
+        scale, zero_point = detail["quantization"]
+        if detail["dtype"].__name__ not in ("int8", "uint8") or scale == 0:
+            return None
+        return {"dtype": detail["dtype"].__name__, "scale": float(scale), "zero_point": int(zero_point)}
+
+    return describe(interpreter.get_input_details()[0]), describe(interpreter.get_output_details()[0])
