@@ -1,0 +1,30 @@
+import json
+
+import cv2
+import pytest
+
+
+@pytest.mark.slow
+def test_demo_runs_the_whole_pipeline_and_links_it(cli, tmp_path):
+    out = tmp_path / "demo"
+    result = cli("demo", "--out", out, "--json", timeout=1800)
+    assert result.returncode == 0, result.stderr[-2000:]
+    doc = json.loads(result.stdout)
+    assert len(doc["summary"]) == 5
+    page = (out / "index.html").read_text()
+    for linked in ("export/export_report.md", "video/annotated.mp4", "bench/bench.html", "train/model.keras"):
+        assert linked in page and (out / linked).is_file()
+    video = cv2.VideoCapture(str(out / "video" / "annotated.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) >= 100
+    bench = json.loads((out / "bench" / "bench.json").read_text())
+    assert {r["status"] for r in bench["results"]} == {"ok"}
+    assert len(list((out / "predict").glob("*.png"))) == 8
+    assert "[6/6] report" in result.stderr
+
+
+def test_demo_refuses_a_folder_holding_other_files(cli, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    result = cli("demo", "--out", tmp_path)
+    assert result.returncode == 2
+    assert "--overwrite" in result.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine"
