@@ -84,9 +84,8 @@ def _train(run_dir: Path) -> dict:
 
 
 def _export(model_path: Path, out_dir: Path) -> dict:
-    from edgevision.export.pipeline import ExportOptions, export_model
-
     from edgevision.errors import CheckFailed
+    from edgevision.export.pipeline import ExportOptions, export_model
 
     options = ExportOptions(formats=("tflite", "onnx"), quantize=("none", "int8"))
     try:
@@ -105,7 +104,7 @@ def _predict(model_path: Path, out_dir: Path) -> list[dict]:
     images, labels, class_names = load_images(DATA, "test", INPUT_SIZE, seed=0, limit=PREDICT_IMAGES)
     model = load(model_path)
     found = []
-    for i, (rgb, label) in enumerate(zip(images, labels)):
+    for i, (rgb, label) in enumerate(zip(images, labels, strict=True)):
         bgr = cv2.resize(rgb[:, :, ::-1], (256, 256), interpolation=cv2.INTER_NEAREST)
         result = model.predict(bgr, top_k=1)
         name = f"shape_{i}_{class_names[label]}.png"
