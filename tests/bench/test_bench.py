@@ -115,3 +115,14 @@ def test_accuracy_of_a_real_model_on_real_photos_needs_its_labels(cli, reference
     result = cli(*args, "--labels", reference / "imagenet_labels.txt", "--report", tmp_path / "b")
     row = json.loads(result.stdout)["results"][0]
     assert row["accuracy_images"] == 8 and row["accuracy"] >= 0.75  # measured here: 7 of 8
+
+
+@pytest.mark.slow
+def test_unusable_data_keeps_the_latency_and_says_why_accuracy_is_missing(cli, constant_onnx, tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = cli("bench", constant_onnx[0], "--threads", "1", *FAST, "--data", tmp_path / "empty",
+                 "--report", tmp_path / "r", "--json")
+    assert result.returncode == 0, result.stderr
+    row = json.loads(result.stdout)["results"][0]
+    assert row["status"] == "ok" and row["latency_ms"]["p50"] > 0
+    assert row["accuracy"] is None and "empty" in row["accuracy_note"]
