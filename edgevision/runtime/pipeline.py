@@ -101,6 +101,8 @@ class Pipeline:
     def _render_loop(self):
         try:
             while (item := self._queue.get()) is not None:
+                if self._should_stop():  # e.g. q pressed in the window: frames still queued are not shown
+                    continue
                 frame, result = item
                 start = time.perf_counter()
                 if self.sinks:
