@@ -165,13 +165,9 @@ def _video(model_path: Path, out_dir: Path) -> dict:
 
 
 def _bench(models: list[Path], out_dir: Path) -> dict:
-    from edgevision.bench.report import recommend, write_report
-    from edgevision.bench.runner import Settings, run_benchmark
+    from edgevision.bench import benchmark
 
-    settings = Settings(runs=50, warmup=5, max_seconds=5.0, data=DATA, split="test")
-    doc = run_benchmark([str(m) for m in models], list(BENCH_THREADS), settings)
-    doc["recommendation"] = recommend(doc["results"], 0.01)
-    write_report(doc, out_dir)
+    doc, _, _ = benchmark(models, out_dir, threads=BENCH_THREADS, runs=50, warmup=5, max_seconds=5.0, data=DATA)
     return doc
 
 
