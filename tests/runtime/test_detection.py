@@ -88,3 +88,13 @@ def test_raw_ssd_outputs_decode_threshold_and_suppress():
     found = from_raw(encodings, scores, anchors, LABELS, _transform(100, 100), threshold=0.5)
     assert [(d.index, d.label) for d in found] == [(0, "person")]  # anchor 1 suppressed, anchor 2 below .5
     assert found[0].box == pytest.approx((20.0, 20.0, 40.0, 40.0))
+
+
+def test_raw_outputs_told_apart_by_shape_then_name_then_position():
+    from edgevision.runtime.detection import raw_order
+
+    assert raw_order([(1, 50, 6), (1, 50, 4)]) == (1, 0)
+    assert raw_order([(1, 50, 4), (1, 50, 4)], ["class_scores", "box_encodings"]) == (1, 0)
+    assert raw_order([(1, 50, 4), (1, 50, 4)], ["StatefulPartitionedCall:0", "StatefulPartitionedCall:1"]) == (0, 1)
+    with pytest.raises(ValueError):
+        raw_order([(1, 50, 4), (1, 60, 6)])

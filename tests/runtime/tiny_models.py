@@ -41,3 +41,25 @@ def colour_classifier_onnx(path, layout="NHWC", size=8, dtype="float32", embedde
 
 def solid_bgr(bgr, height=60, width=80):
     return np.full((height, width, 3), bgr, np.uint8)
+
+
+def constant_outputs_onnx(path, outputs: dict, size=16):
+    """A model whose named outputs are the given constant arrays (plus 0 * mean(input)), in order."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [helper.make_node("ReduceMean", ["image"], ["m"], keepdims=0),
+             helper.make_node("Mul", ["m", "zero"], ["z"])]
+    inits = [helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])]
+    outs = []
+    for name, value in outputs.items():
+        value = np.asarray(value, np.float32)
+        inits.append(numpy_helper.from_array(value, f"{name}_const"))
+        nodes.append(helper.make_node("Add", [f"{name}_const", "z"], [name]))
+        outs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, list(value.shape)))
+    graph = helper.make_graph(nodes, "constant", [helper.make_tensor_value_info("image", TensorProto.FLOAT,
+                                                                                 [1, size, size, 3])], outs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    onnx.save(model, str(path))
+    return path
