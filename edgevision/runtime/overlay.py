@@ -12,7 +12,7 @@ import colorsys
 import numpy as np
 
 # Short names keep the HUD on one line at 640 px.
-_STAGE_NAMES = {"capture": "cap", "preprocess": "pre", "inference": "inf", "postprocess": "post", "render": "draw"}
+_STAGE_NAMES = {"capture": "cap", "preprocess": "pre", "inference": "inf", "postprocess": "post", "render": "render"}
 _GOLDEN = 0.618033988749895
 
 
@@ -44,7 +44,7 @@ def draw(frame: np.ndarray, result, hud: dict | None = None, *, copy: bool = Tru
 
 
 def hud_lines(hud: dict) -> list[str]:
-    """The HUD text: 'FPS 29.7  dropped 3' then 'cap 3.1  pre 0.4  inf 18.2  post 0.1  draw 2.0 ms'."""
+    """The HUD text: 'FPS 29.7  dropped 3' then 'cap 3.1  pre 0.4  inf 18.2  post 0.1  render 2.0 ms'."""
     lines = []
     head = []
     if hud.get("model"):

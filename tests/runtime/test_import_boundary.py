@@ -24,3 +24,13 @@ def test_importing_every_runtime_module_loads_neither_tensorflow_nor_keras():
         "    importlib.import_module('edgevision.runtime.' + m.name)\n"
     )
     assert _modules_after(code) == []
+
+
+def test_loading_and_running_a_tflite_model_loads_neither_tensorflow_nor_keras(reference):
+    code = (
+        "import numpy as np\n"
+        "from edgevision.runtime import load\n"
+        f"model = load({str(reference / 'mobilenet_v1_0.25_128_quant.tflite')!r}, threads=1)\n"
+        "model.predict(np.zeros((100, 150, 3), np.uint8))\n"
+    )
+    assert _modules_after(code) == []

@@ -2,6 +2,7 @@
 and the browser view serves a page, statistics and a decodable MJPEG stream."""
 
 import json
+import re
 import socket
 import urllib.request
 
@@ -67,6 +68,14 @@ def test_show_without_display_is_a_user_error(monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setattr("sys.platform", "linux")
     with pytest.raises(UserError, match="--show needs a display"):
+        WindowSink()
+
+
+@pytest.mark.skipif(not re.search(r"GUI:\s+NONE", cv2.getBuildInformation()),
+                    reason="this OpenCV can open windows; the headless-build message is not reachable")
+def test_show_with_headless_opencv_is_a_user_error(monkeypatch):
+    monkeypatch.setenv("DISPLAY", ":0")
+    with pytest.raises(UserError, match="cannot open windows"):
         WindowSink()
 
 

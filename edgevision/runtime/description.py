@@ -1,0 +1,124 @@
+"""What a model is and how to feed it: its `ModelInfo`, from the best source available.
+
+1. our JSON sidecar next to the file (`<model>.json`, `edgevision.metadata.read_sidecar`);
+2. the same JSON embedded in the file: a TFLite metadata entry, or an ONNX `metadata_props`
+   entry, named "edgevision" (written by `edgevision export`);
+3. inferred from the tensors, for models built elsewhere: a 4-D 3-channel input, one score
+   output (classifier) or the four SSD post-processing outputs (detector); quantized inputs
+   take their normalisation from the input tensor's scale and zero point, so pixels are fed
+   unchanged (uint8) or shifted by 128 (int8); float inputs use the caller's mean/std,
+   default 127.5/127.5 (inputs in [-1, 1]).
+
+Caller overrides (`--labels`, `--mean/--std`) win over every source.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from edgevision.errors import UserError
+from edgevision.metadata import ModelInfo, read_sidecar, sidecar_path
+from edgevision.runtime import detection
+from edgevision.runtime.modelfile import EMBEDDED_KEY
+
+DEFAULT_MEAN = DEFAULT_STD = 127.5
+
+
+def describe(model_file, backend, labels=None, mean=None, std=None) -> tuple[ModelInfo, str]:
+    """(ModelInfo, source) with source "sidecar", "embedded" or "inferred"; UserError if unusable."""
+    path = model_file.path
+    try:
+        info, source = read_sidecar(path), "sidecar"
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if info is None:
+        info, source = _embedded(model_file), "embedded"
+    if info is None:
+        info, source = infer_info(model_file, backend), "inferred"
+    input_spec = backend.inputs[0]
+    if source == "inferred" and input_spec.quantized and mean is None and std is None:
+        mean, std = pixel_identity_normalisation(input_spec)
+    elif source == "inferred":
+        mean = DEFAULT_MEAN if mean is None else mean
+        std = DEFAULT_STD if std is None else std
+    changes = {}
+    if labels is not None:
+        changes["labels"] = list(labels)
+    if mean is not None:
+        changes["mean"] = _three(mean, "--mean", path)
+    if std is not None:
+        changes["std"] = _three(std, "--std", path)
+        if any(s == 0 for s in changes["std"]):
+            raise UserError("--std 0 would divide by zero: pass the model's standard deviation, e.g. 127.5")
+    return dataclasses.replace(info, **changes), source
+
+
+def pixel_identity_normalisation(spec) -> tuple[tuple, tuple]:
+    """mean/std under which a quantized input takes raw pixels (uint8) or pixels - 128 (int8)."""
+    shift = 128 if spec.dtype.kind == "i" else 0
+    return (float(spec.zero_point + shift),) * 3, (1.0 / spec.scale,) * 3
+
+
+def _embedded(model_file) -> ModelInfo | None:
+    raw = model_file.metadata.get(EMBEDDED_KEY)
+    if raw is None:
+        return None
+    try:
+        return ModelInfo.from_dict(json.loads(raw.rstrip(b"\0").decode("utf-8")))
+    except (ValueError, UnicodeDecodeError, TypeError) as exc:
+        raise UserError(
+            f"{model_file.path}: its embedded edgevision description is broken ({exc}): "
+            f"re-export it, or put a valid {sidecar_path(model_file.path).name} next to it"
+        ) from None
+
+
+def input_layout(shape) -> str:
+    """"NHWC" or "NCHW" for a 4-D 3-channel image input; UserError otherwise."""
+    if len(shape) == 4 and shape[3] == 3:
+        return "NHWC"
+    if len(shape) == 4 and shape[1] == 3:
+        return "NCHW"
+    return ""
+
+
+def infer_info(model_file, backend) -> ModelInfo:
+    """A description from the tensors alone (models built elsewhere)."""
+    path = model_file.path
+    spec = backend.inputs[0]
+    layout = input_layout(spec.shape)
+    if len(backend.inputs) != 1 or not layout:
+        shapes = [list(s.shape) for s in backend.inputs]
+        raise UserError(
+            f"{path} takes input(s) {shapes}, not one 4-D 3-channel image [1, H, W, 3]: "
+            "edgevision runs image models only"
+        )
+    h, w = (spec.shape[1], spec.shape[2]) if layout == "NHWC" else (spec.shape[2], spec.shape[3])
+    if h <= 0 or w <= 0:
+        raise UserError(f"{path} leaves its input size open ({list(spec.shape)}): add a sidecar {sidecar_path(path).name} with input_size")
+    quant = {"dtype": spec.dtype.name, "scale": spec.scale, "zero_point": spec.zero_point} if spec.quantized else None
+    outputs = backend.outputs
+    common = dict(input_size=(h, w), labels=[], input_quantization=quant, format=backend.format,
+                  quantization="int8" if quant else "none")
+    if len(outputs) == 4:
+        try:
+            detection.postprocessed_order([o.shape for o in outputs], backend.signature_outputs)
+            return ModelInfo(task="detect", output_layout="ssd_postprocessed", **common)
+        except ValueError:
+            pass
+    if len(outputs) == 1 and sum(1 for d in outputs[0].shape if d != 1) == 1:
+        out = outputs[0]
+        out_quant = {"dtype": out.dtype.name, "scale": out.scale, "zero_point": out.zero_point} if out.quantized else None
+        return ModelInfo(task="classify", output_layout="probabilities", output_quantization=out_quant, **common)
+    shapes = [list(o.shape) for o in outputs]
+    raise UserError(
+        f"{path} has outputs {shapes}: neither one score vector nor the 4 SSD outputs; "
+        f"describe it with a sidecar {sidecar_path(path).name} (edgevision export writes one)"
+    )
+
+
+def _three(value, name, path):
+    values = [float(value)] * 3 if isinstance(value, int | float) else [float(v) for v in value]
+    if len(values) != 3:
+        raise UserError(f"{name} needs 1 or 3 values, got {value!r}")
+    return tuple(values)

@@ -1,0 +1,149 @@
+"""Detection post-processing: the standard SSD output layouts, box decoding and the one NMS.
+
+Two kinds of detector outputs are read:
+
+- "ssd_postprocessed": the four outputs of TFLite's detection post-processing op, in the
+  TF1 order (boxes [1,N,4], classes [1,N], scores [1,N], count [1]) or the TF2 order
+  (scores, boxes, count, classes); `postprocessed_order` tells them apart by shape, then by
+  signature / tensor names, then by the TF1/TF2 position convention.
+- "ssd_raw": box encodings [1,N,4] and class scores [1,N,C+1] (column 0 = background), with
+  anchors (ycenter, xcenter, h, w) and box-coder scales from the model's description;
+  `decode_boxes` (centre-size, as in the TF Object Detection API's FasterRcnnBoxCoder) and
+  `nms` (greedy, class-aware, vectorised IoU) turn them into detections.
+
+Boxes leave this module as [xmin, ymin, xmax, ymax] in pixels of the original frame.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from edgevision.runtime.labels import label_for
+
+DEFAULT_BOX_SCALES = (10.0, 10.0, 5.0, 5.0)
+ROLES = ("boxes", "classes", "scores", "count")
+
+
+class Detection(NamedTuple):
+    index: int
+    label: str
+    score: float
+    box: tuple[float, float, float, float]  # xmin, ymin, xmax, ymax in frame pixels
+
+
+def postprocessed_order(shapes, names=()) -> dict[str, int]:
+    """{"boxes", "classes", "scores", "count"} -> output position for the 4-output SSD layout.
+
+    `shapes`: the four output shapes; `names`: their signature or tensor names (may be None).
+    ValueError when the outputs are not that layout.
+    """
+    shapes = [tuple(s) for s in shapes]
+    if len(shapes) != 4:
+        raise ValueError(f"{len(shapes)} outputs, the SSD post-processed layout has 4")
+    boxes = [i for i, s in enumerate(shapes) if len(s) == 3 and s[-1] == 4]
+    count = [i for i, s in enumerate(shapes) if int(np.prod([abs(d) for d in s])) == 1 and len(s) <= 1]
+    if len(boxes) != 1 or len(count) != 1:
+        raise ValueError(f"output shapes {[list(s) for s in shapes]} are not boxes/classes/scores/count")
+    rest = [i for i in range(4) if i not in (boxes[0], count[0])]
+    if any(len(shapes[i]) != 2 for i in rest):
+        raise ValueError(f"output shapes {[list(s) for s in shapes]} are not boxes/classes/scores/count")
+    order = {"boxes": boxes[0], "count": count[0]}
+    names = [(n or "").lower() for n in names] if names else [""] * 4
+    by_name = {}
+    for i in rest:
+        if "score" in names[i]:
+            by_name["scores"] = i
+        elif "class" in names[i]:
+            by_name["classes"] = i
+    if len(by_name) == 2 and set(by_name.values()) == set(rest):
+        return {**order, **by_name}
+    if order["boxes"] == 0:  # TF1: boxes, classes, scores, count
+        return {**order, "classes": rest[0], "scores": rest[1]}
+    return {**order, "scores": rest[0], "classes": rest[1]}  # TF2: scores, boxes, count, classes
+
+
+def from_postprocessed(outputs, order, labels, transform, threshold=0.5) -> list[Detection]:
+    """Detections from the four post-processed outputs (boxes normalised ymin, xmin, ymax, xmax)."""
+    boxes = np.asarray(outputs[order["boxes"]], np.float32).reshape(-1, 4)
+    scores = np.asarray(outputs[order["scores"]], np.float32).reshape(-1)
+    classes = np.asarray(outputs[order["classes"]]).reshape(-1)
+    count = min(int(np.asarray(outputs[order["count"]]).reshape(-1)[0]), len(scores), len(boxes))
+    keep = np.flatnonzero(scores[:count] >= threshold)
+    return _detections(boxes[keep], scores[keep], classes[keep].astype(np.int64), labels, transform)
+
+
+def decode_boxes(encodings: np.ndarray, anchors: np.ndarray, scales=DEFAULT_BOX_SCALES) -> np.ndarray:
+    """Centre-size box encodings (ty, tx, th, tw) + anchors (yc, xc, h, w) -> (ymin, xmin, ymax, xmax)."""
+    enc = np.asarray(encodings, np.float32).reshape(-1, 4)
+    anchors = np.asarray(anchors, np.float32).reshape(-1, 4)
+    sy, sx, sh, sw = (np.float32(s) for s in scales)
+    yc = enc[:, 0] / sy * anchors[:, 2] + anchors[:, 0]
+    xc = enc[:, 1] / sx * anchors[:, 3] + anchors[:, 1]
+    half_h = 0.5 * np.exp(enc[:, 2] / sh) * anchors[:, 2]
+    half_w = 0.5 * np.exp(enc[:, 3] / sw) * anchors[:, 3]
+    return np.stack([yc - half_h, xc - half_w, yc + half_h, xc + half_w], axis=1)
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of [N, 4] and [M, 4] boxes given as (y1, x1, y2, x2) or (x1, y1, x2, y2)."""
+    tl = np.maximum(a[:, None, :2], b[None, :, :2])
+    br = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(br - tl, 0, None), axis=2)
+    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
+    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def nms(boxes, scores, classes, iou_threshold=0.5, max_detections=100, max_candidates=300) -> np.ndarray:
+    """Greedy class-aware non-maximum suppression; indices of the kept boxes, best first.
+
+    Boxes of different classes never suppress each other. Only the `max_candidates` best
+    scores enter the IoU matrix, which keeps it small whatever the anchor count.
+    """
+    scores = np.asarray(scores)
+    if scores.size == 0:
+        return np.zeros(0, np.int64)
+    order = np.argsort(-scores, kind="stable")[:max_candidates]
+    cand = np.asarray(boxes, np.float32)[order]
+    iou = iou_matrix(cand, cand)
+    cls = np.asarray(classes)[order]
+    overlaps = (iou > iou_threshold) & (cls[:, None] == cls[None, :])
+    suppressed = np.zeros(len(order), bool)
+    keep = []
+    for i in range(len(order)):
+        if suppressed[i]:
+            continue
+        keep.append(i)
+        if len(keep) >= max_detections:
+            break
+        suppressed |= overlaps[i]
+    return order[np.asarray(keep, np.int64)]
+
+
+def from_raw(encodings, class_scores, anchors, labels, transform, *, scales=DEFAULT_BOX_SCALES,
+             threshold=0.5, iou_threshold=0.5, max_detections=100) -> list[Detection]:
+    """Detections from raw SSD outputs: best foreground class per anchor, threshold, decode, NMS."""
+    scores_all = np.asarray(class_scores, np.float32).reshape(len(anchors), -1)[:, 1:]  # drop background
+    classes = np.argmax(scores_all, axis=1)
+    scores = scores_all[np.arange(len(classes)), classes]
+    keep = np.flatnonzero(scores >= threshold)
+    enc = np.asarray(encodings, np.float32).reshape(-1, 4)[keep]
+    boxes = decode_boxes(enc, np.asarray(anchors, np.float32)[keep], scales)
+    kept = nms(boxes, scores[keep], classes[keep], iou_threshold, max_detections)
+    return _detections(boxes[kept], scores[keep][kept], classes[keep][kept], labels, transform)
+
+
+def _detections(boxes_yxyx, scores, classes, labels, transform) -> list[Detection]:
+    """Normalised (ymin, xmin, ymax, xmax) model boxes -> Detections in frame pixels, best first."""
+    if len(scores) == 0:
+        return []
+    frame_boxes = transform.boxes_to_frame(boxes_yxyx)
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    return [
+        Detection(int(classes[i]), label_for(labels, int(classes[i])), float(scores[i]),
+                  tuple(float(v) for v in frame_boxes[i]))
+        for i in order
+    ]

@@ -1,0 +1,165 @@
+"""Loaded models: `Classifier` and `Detector`, both `model.predict(frame_bgr) -> result`.
+
+One object per model file: validated bytes, an interpreter, its description and the
+pre-processing buffers. Not thread-safe: use one model per thread.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from edgevision.errors import UserError
+from edgevision.runtime import classification, detection
+from edgevision.runtime.backends import open_backend
+from edgevision.runtime.description import describe, input_layout
+from edgevision.runtime.labels import align_labels, detection_labels, read_labels
+from edgevision.runtime.modelfile import read_model_file
+from edgevision.runtime.preprocess import Preprocessor
+
+
+class ClassificationResult(NamedTuple):
+    top_k: list  # [Class(index, label, score)], best first
+    timings_ms: dict  # {"preprocess", "inference", "postprocess"}
+
+
+class DetectionResult(NamedTuple):
+    detections: list  # [Detection(index, label, score, box=(xmin, ymin, xmax, ymax))], best first
+    timings_ms: dict
+
+
+def load(path, threads: int | None = None, labels=None, mean=None, std=None, letterbox: bool = False):
+    """Open a .tflite or .onnx model -> `Classifier` or `Detector`.
+
+    threads: inference threads (default: the cores this process may use). labels: a label
+    file path or a list (overrides the description). mean/std: normalisation for models
+    without a description (1 or 3 values; input = (pixel - mean) / std). letterbox: keep the
+    aspect ratio and pad instead of stretching. Bad files raise UserError naming the fix.
+    """
+    model_file = read_model_file(path)
+    backend = open_backend(model_file, threads)
+    if labels is not None and not isinstance(labels, list | tuple):
+        labels = read_labels(labels)
+    info, source = describe(model_file, backend, labels=labels, mean=mean, std=std)
+    cls = Detector if info.task == "detect" else Classifier
+    return cls(model_file, backend, info, source, letterbox)
+
+
+class _Model:
+    def __init__(self, model_file, backend, info, description_source, letterbox):
+        self.path = Path(model_file.path)
+        self.size_bytes = len(model_file.data)
+        self.backend = backend
+        self.info = info
+        self.description_source = description_source
+        self.input_spec = _with_quantization(backend.inputs[0], info.input_quantization)
+        self.output_specs = [_with_quantization(o, info.output_quantization) for o in backend.outputs]
+        layout = input_layout(self.input_spec.shape)
+        if not layout or len(backend.inputs) != 1:
+            raise UserError(f"{self.path} takes input {list(self.input_spec.shape)}, not one [1, H, W, 3] image")
+        self.input_spec = self.input_spec._replace(shape=_fixed_shape(self.input_spec.shape, info.input_size, layout))
+        try:
+            self.preprocess = Preprocessor(self.input_spec, color_order=info.color_order, mean=info.mean,
+                                           std=info.std, letterbox=letterbox, layout=layout)
+        except ValueError as exc:
+            raise UserError(f"{self.path}: {exc}: re-export the model with `edgevision export`") from None
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.info.input_size
+
+    def _run(self, frame_bgr):
+        if not isinstance(frame_bgr, np.ndarray):
+            raise TypeError(f"predict() takes a numpy image, got {type(frame_bgr).__name__}")
+        t0 = time.perf_counter()
+        tensor, transform = self.preprocess(frame_bgr)
+        t1 = time.perf_counter()
+        outputs = self.backend.invoke([tensor])
+        t2 = time.perf_counter()
+        return outputs, transform, t0, t1, t2
+
+    @staticmethod
+    def _timings(t0, t1, t2, t3):
+        return {"preprocess": (t1 - t0) * 1e3, "inference": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3}
+
+
+class Classifier(_Model):
+    """`predict(frame_bgr)` -> ClassificationResult with the top-k classes."""
+
+    task = "classify"
+
+    def __init__(self, *args, top_k: int = 5, threshold: float = 0.0):
+        super().__init__(*args)
+        out = self.output_specs[0]
+        num_classes = int(np.prod([d for d in out.shape if d > 0]))
+        self.labels = align_labels(self.info.labels, num_classes) if self.info.labels else []
+        self.top_k, self.threshold = top_k, threshold
+
+    def predict(self, frame_bgr, top_k: int | None = None, threshold: float | None = None) -> ClassificationResult:
+        outputs, _, t0, t1, t2 = self._run(frame_bgr)
+        out = self.output_specs[0]
+        scores = classification.scores_from_output(outputs[0], out.scale, out.zero_point, self.info.output_layout)
+        classes = classification.top_k(scores, self.labels, self.top_k if top_k is None else top_k,
+                                       self.threshold if threshold is None else threshold)
+        return ClassificationResult(classes, self._timings(t0, t1, t2, time.perf_counter()))
+
+
+class Detector(_Model):
+    """`predict(frame_bgr)` -> DetectionResult with boxes in frame pixels."""
+
+    task = "detect"
+
+    def __init__(self, *args, threshold: float = 0.5, iou_threshold: float = 0.5, max_detections: int = 100):
+        super().__init__(*args)
+        self.labels = detection_labels(self.info.labels)
+        self.threshold, self.iou_threshold, self.max_detections = threshold, iou_threshold, max_detections
+        layout = self.info.output_layout
+        if layout == "ssd_postprocessed":
+            try:
+                self.order = detection.postprocessed_order([o.shape for o in self.output_specs],
+                                                           self.backend.signature_outputs)
+            except ValueError as exc:
+                raise UserError(f"{self.path}: {exc}: check the model's output_layout") from None
+        elif layout == "ssd_raw":
+            if not self.info.anchors:
+                raise UserError(f"{self.path}: layout ssd_raw needs anchors in its description: re-export it")
+            self.anchors = np.asarray(self.info.anchors, np.float32).reshape(-1, 4)
+            self.box_scales = tuple(self.info.box_scales or detection.DEFAULT_BOX_SCALES)
+            shapes = [tuple(o.shape) for o in self.output_specs]
+            boxes = [i for i, s in enumerate(shapes) if len(s) == 3 and s[-1] == 4]
+            if len(shapes) != 2 or len(boxes) != 1:
+                raise UserError(f"{self.path}: outputs {shapes} are not ssd_raw box encodings + class scores")
+            self.raw_order = (boxes[0], 1 - boxes[0])
+        else:
+            raise UserError(f"{self.path}: a detector with output_layout {layout!r} is not supported")
+
+    def predict(self, frame_bgr, threshold: float | None = None) -> DetectionResult:
+        threshold = self.threshold if threshold is None else threshold
+        outputs, transform, t0, t1, t2 = self._run(frame_bgr)
+        outputs = [classification.dequantize(o, s.scale, s.zero_point) if s.scale is not None else o
+                   for o, s in zip(outputs, self.output_specs, strict=True)]
+        if self.info.output_layout == "ssd_postprocessed":
+            found = detection.from_postprocessed(outputs, self.order, self.labels, transform, threshold)
+        else:
+            encodings, scores = outputs[self.raw_order[0]], outputs[self.raw_order[1]]
+            found = detection.from_raw(encodings, scores, self.anchors, self.labels, transform,
+                                       scales=self.box_scales, threshold=threshold,
+                                       iou_threshold=self.iou_threshold, max_detections=self.max_detections)
+        return DetectionResult(found, self._timings(t0, t1, t2, time.perf_counter()))
+
+
+def _with_quantization(spec, quant):
+    """An integer tensor the backend reports without scale (ONNX I/O) takes it from the description."""
+    if spec.quantized or spec.dtype.kind not in "iu" or not quant or not quant.get("scale"):
+        return spec
+    return spec._replace(scale=float(quant["scale"]), zero_point=int(quant.get("zero_point") or 0))
+
+
+def _fixed_shape(shape, input_size, layout):
+    """Open dimensions (-1) filled from the description: batch 1, height and width from input_size."""
+    h, w = input_size
+    fixed = (1, h, w, 3) if layout == "NHWC" else (1, 3, h, w)
+    return tuple(f if d <= 0 else d for d, f in zip(shape, fixed, strict=True))
