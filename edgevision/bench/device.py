@@ -28,6 +28,8 @@ RUNTIME_DISTRIBUTIONS = {
     "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-aarch64"),
 }
 
+THERMAL_ROOT = "/sys/class/thermal"
+
 # `vcgencmd get_throttled` bits (Raspberry Pi firmware documentation).
 THROTTLE_BITS = {
     0: "under-voltage",
@@ -140,7 +142,7 @@ def memory_total_mb() -> int | None:
 
 def cpu_temperature_c() -> float | None:
     """CPU temperature from the sysfs thermal zone that describes the CPU (first zone otherwise)."""
-    zones = sorted(glob.glob("/sys/class/thermal/thermal_zone*"))
+    zones = sorted(glob.glob(f"{THERMAL_ROOT}/thermal_zone*"))
     preferred = [z for z in zones if any(k in (_read(f"{z}/type") or "") for k in ("cpu", "soc", "x86_pkg"))]
     for zone in preferred + zones:
         raw = _read(f"{zone}/temp")

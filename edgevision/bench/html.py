@@ -63,6 +63,8 @@ def page(doc: dict, pngs: dict, note: str | None = None) -> str:
     parts.append("<h2>Plots</h2>")
     if note:
         parts.append(f"<p class='note'>{html.escape(note)}</p>")
+    if pngs and "accuracy_vs_latency.png" not in pngs:
+        parts.append("<p class='small'>No accuracy plot: accuracy was not measured (pass --data).</p>")
     for name, caption in PLOT_CAPTIONS.items():
         if name in pngs:
             data = base64.b64encode(pngs[name]).decode("ascii")

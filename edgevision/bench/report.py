@@ -26,7 +26,12 @@ CSV_COLUMNS = ("device", "model", "format", "quantization", "threads", "status",
 
 def label(row: dict) -> str:
     """How a row is named in tables and plots: file name and thread count."""
-    return f"{Path(row['model']).name} ×{row['threads']}"
+    threads = row.get("threads")
+    return f"{Path(row['model']).name} · {threads} thread{'' if threads == 1 else 's'}"
+
+
+def _threads(row) -> str:
+    return f"{row['threads']} thread{'' if row['threads'] == 1 else 's'}"
 
 
 def ok_rows(results) -> list[dict]:
@@ -54,13 +59,13 @@ def recommend(results, max_drop: float) -> dict | None:
     if scored:
         best = max(r["accuracy"] for r in scored)
         pick = min((r for r in scored if r["accuracy"] >= best - max_drop - 1e-12), key=lambda r: r["latency_ms"]["p50"])
-        text = (f"{Path(pick['model']).name} at {pick['threads']} thread(s): {pick['latency_ms']['p50']:.2f} ms p50 "
+        text = (f"{Path(pick['model']).name} at {_threads(pick)}: {pick['latency_ms']['p50']:.2f} ms p50 "
                 f"({pick['fps']:.1f} FPS), "
                 f"accuracy {pick['accuracy']:.3f} (best {best:.3f}, --max-drop {max_drop:g})")
     else:
         best = None
         pick = min(rows, key=lambda r: r["latency_ms"]["p50"])
-        text = (f"{Path(pick['model']).name} at {pick['threads']} thread(s): {pick['latency_ms']['p50']:.2f} ms p50 "
+        text = (f"{Path(pick['model']).name} at {_threads(pick)}: {pick['latency_ms']['p50']:.2f} ms p50 "
                 f"({pick['fps']:.1f} FPS); "
                 "accuracy not measured (pass --data to weigh it)")
     return {"model": pick["model"], "threads": pick["threads"], "best_accuracy": best, "max_drop": max_drop,

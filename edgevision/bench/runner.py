@@ -39,8 +39,10 @@ class Settings:
 
 
 def default_threads() -> list[int]:
-    """1, 2, 4, ... up to the core count (the core count itself included)."""
-    cores = os.cpu_count() or 1
+    """1, 2, 4, ... up to the cores this process may use (that count itself included)."""
+    from edgevision.runtime.backends import default_threads as usable_cores
+
+    cores = usable_cores()
     counts, n = [], 1
     while n < cores:
         counts.append(n)
@@ -127,9 +129,8 @@ def run_benchmark(models, threads_list, settings: Settings, progress: Progress |
                 break
             if i == 0 and settings.data:
                 accuracy = {k: measured.get(k) for k in ("accuracy", "accuracy_images", "accuracy_note")}
-            row = {"model": str(path), **facts, **measured, **(accuracy or {}), "threads": threads, "status": "ok"}
-            if not settings.data:
-                row["accuracy"] = None
+            row = {"model": str(path), "format": facts["format"], "quantization": measured.get("quantization"),
+                   "threads": threads, "status": "ok", **facts, "accuracy": None, **measured, **(accuracy or {})}
             results.append(row)
             lat = row["latency_ms"]
             acc = f", accuracy {row['accuracy']:.3f}" if row.get("accuracy") is not None else ""

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from edgevision import atomic
+from edgevision.bench import device
 from edgevision.bench.runner import PROGRESS_PREFIX
 
 
@@ -74,14 +75,13 @@ def measure_latency(model_path: Path, threads: int, settings: dict) -> tuple[dic
     samples = tracker.samples("invoke")
     stats = latency_stats(samples)
     peak = peak_rss_mb()
-    backend = getattr(model, "backend", None)
-    info = getattr(model, "info", None)
+    backend, info = model.backend, model.info
     return {
-        "backend": getattr(backend, "name", None) or type(backend).__name__,
-        "backend_version": getattr(backend, "version", None),
-        "quantization": getattr(info, "quantization", None),
-        "task": getattr(info, "task", None),
-        "input_size": list(info.input_size) if getattr(info, "input_size", None) else None,
+        "backend": backend.name,
+        "backend_version": backend_version(backend.name),
+        "quantization": info.quantization,
+        "task": info.task,
+        "input_size": list(info.input_size),
         "init_ms": init_ms,
         "first_ms": first_ms,
         "latency_ms": stats,
@@ -98,11 +98,17 @@ def model_invoker(model):
     """A no-argument callable running the backend's invoke on a fixed, already pre-processed input."""
     import numpy as np
 
-    backend = model.backend
     h, w = model.info.input_size
     frame = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
-    tensor = model.prepare(frame)
-    return lambda: backend.invoke(tensor)
+    tensor, _ = model.preprocess(frame)
+    backend = model.backend
+    return lambda: backend.invoke([tensor])
+
+
+def backend_version(name: str | None) -> str | None:
+    """Version of the package behind a runtime backend name ("ai_edge_litert", "tensorflow.lite", ...)."""
+    module = (name or "").split(".")[0]
+    return device.distribution_version(*device.RUNTIME_DISTRIBUTIONS.get(module, (module,))) if module else None
 
 
 def target_indices(class_names, model_labels) -> list[int]:
@@ -116,15 +122,21 @@ def target_indices(class_names, model_labels) -> list[int]:
 
 def measure_accuracy(model, settings: dict) -> dict:
     """Top-1 accuracy on the `split` of `data` through `predict` (BGR frames, as a camera gives them)."""
-    from edgevision.data import load_images
+    import numpy as np
+
+    from edgevision.data import SPLITS, load_images
 
     info = model.info
     if info.task != "classify":
         return {"accuracy": None, "accuracy_images": 0, "accuracy_note": f"accuracy is top-1 for classifiers; "
                                                                           f"this is a {info.task} model"}
     seed = (info.extra or {}).get("data", {}).get("seed", 0)
-    images, labels, class_names = load_images(settings["data"], settings["split"], image_size=tuple(info.input_size),
-                                              seed=seed, limit=settings.get("limit"))
+    splits = SPLITS if settings["split"] == "all" else (settings["split"],)
+    parts = [load_images(settings["data"], split, image_size=tuple(info.input_size), seed=seed,
+                         limit=settings.get("limit")) for split in splits]
+    class_names = parts[0][2]
+    images = np.concatenate([p[0] for p in parts])[:settings.get("limit")]
+    labels = np.concatenate([p[1] for p in parts])[:settings.get("limit")]
     targets = target_indices(class_names, info.labels)
     correct = 0
     for i, (image, label) in enumerate(zip(images, labels, strict=True)):
@@ -132,7 +144,7 @@ def measure_accuracy(model, settings: dict) -> dict:
         correct += int(bool(top) and top[0].index == targets[int(label)])
         report_progress("accuracy", i + 1, len(images))
     return {"accuracy": correct / len(images) if len(images) else None, "accuracy_images": int(len(images)),
-            "accuracy_note": f"top-1 on the {settings['split']} split of {settings['data']}"}
+            "accuracy_note": f"top-1 on {' + '.join(splits)} of {settings['data']}"}
 
 
 def main(argv) -> int:

@@ -18,8 +18,9 @@ def configure(parser):
     parser.add_argument("--max-seconds", type=float, default=20.0,
                         help="time budget per model and thread count; stops the runs early (default 20)")
     parser.add_argument("--data", metavar="DIR", help="labelled image folder or synthetic:shapes: also measure accuracy")
-    parser.add_argument("--split", default="test", choices=("train", "val", "test"),
-                        help="which split of --data to score (default test, the one training held out)")
+    parser.add_argument("--split", default="test", choices=("train", "val", "test", "all"),
+                        help="which split of --data to score (default test, the one training held out; "
+                             "all: every image, for a folder kept for evaluation only)")
     parser.add_argument("--limit", type=int, default=None, help="score at most this many images of --data")
     parser.add_argument("--max-drop", type=float, default=0.01,
                         help="accuracy a recommended model may lose against the best one (default 0.01 = 1 point)")
@@ -60,26 +61,18 @@ def run(args) -> int:
     import json
     import sys
 
-    from edgevision.bench import report, runner
-    from edgevision.bench.progress import Progress
+    from edgevision.bench import benchmark, compare, report, runner
 
     check_arguments(args)
     if args.compare:
-        doc = report.merge(args.compare)
-        doc["recommendations"] = []
-        for d in doc["devices"]:
-            rec = report.recommend([r for r in doc["results"] if r["device"] == d["name"]], args.max_drop)
-            if rec:
-                doc["recommendations"].append({**rec, "device": d["name"]})
+        doc, paths, note = compare(args.compare, args.report, args.max_drop)
     else:
-        threads = parse_threads(args.threads) if args.threads else runner.default_threads()
         if args.data:
             check_data(args.data)
-        settings = runner.Settings(runs=args.runs, warmup=args.warmup, max_seconds=args.max_seconds,
-                                   data=args.data, split=args.split, limit=args.limit)
-        doc = runner.run_benchmark(args.models, threads, settings, Progress(len(args.models) * len(threads)))
-        doc["recommendation"] = report.recommend(doc["results"], args.max_drop)
-    paths, note = report.write_report(doc, args.report)
+        threads = parse_threads(args.threads) if args.threads else runner.default_threads()
+        doc, paths, note = benchmark(args.models, args.report, threads, runs=args.runs, warmup=args.warmup,
+                                     max_seconds=args.max_seconds, data=args.data, split=args.split,
+                                     limit=args.limit, max_drop=args.max_drop)
     if note:
         print(note, file=sys.stderr)
     measured = report.ok_rows(doc["results"])
