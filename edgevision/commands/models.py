@@ -16,7 +16,9 @@ def configure(parser):
     parser.add_argument("--name", metavar="MODEL", help="inspect one architecture instead of listing all")
     parser.add_argument("--alpha", type=float, default=1.0, help="width multiplier (with --name; default 1.0)")
     parser.add_argument("--input-size", type=int, metavar="N", help="input size in pixels (with --name)")
-    parser.add_argument("--num-classes", type=int, default=1000, metavar="K", help="classes (default 1000)")
+    parser.add_argument(
+        "--num-classes", type=int, metavar="K", help="classes (default: 1000, detectors 90 + background)"
+    )
     parser.add_argument(
         "--weights", metavar="imagenet|none|PATH", help="load these weights too (with --name), to check them"
     )
@@ -63,6 +65,7 @@ def describe(spec, name, alpha, input_size, weights, num_classes) -> dict:
     from edgevision.models import registry
     from edgevision.models.macs import count_macs
 
+    num_classes = num_classes or spec.default_num_classes
     model = registry.build_model(
         name, num_classes=num_classes, input_size=input_size, alpha=alpha, weights=weights
     )
@@ -123,7 +126,7 @@ def format_table(rows) -> str:
 
     notes = [f"  {r['name']}: {r['notes']}" for r in rows if r["notes"]]
     return "\n".join(
-        [fmt(header), *map(fmt, lines), "", "1000 classes at the default input size, alpha 1.0. Notes:", *notes,
+        [fmt(header), *map(fmt, lines), "", "1000 classes (detectors: 90) at the default input size, alpha 1.0. Notes:", *notes,
          "Inspect one configuration: edgevision models --name mobilenet_v2 --alpha 0.35 --input-size 96"]
     ).rstrip()
 

@@ -35,7 +35,7 @@ def parse_source(source: str) -> int:
     if head == PREFIX and count.isdigit() and int(count) >= 30:
         return int(count)
     if source.startswith("synthetic:shapes-det"):
-        raise ValueError(f"{source}: the detection dataset is not available yet; use synthetic:shapes")
+        raise ValueError(f"{source} is a detection dataset: train on it with --task detect, or use synthetic:shapes")
     raise ValueError(f"unknown synthetic dataset {source!r}: use synthetic:shapes or synthetic:shapes:N (N >= 30)")
 
 
@@ -65,8 +65,6 @@ def generate(source: str, split: str, size=NATIVE_SIZE, seed: int = 0, limit: in
 
 def draw_example(rng: np.random.Generator, label: int, height: int, width: int) -> np.ndarray:
     """One RGB image of shape class `label`; positions and sizes are relative, so any size works."""
-    import cv2
-
     image = _background(rng, height, width)
     side = min(height, width)
     radius = side * rng.uniform(0.16, 0.34)
@@ -74,15 +72,30 @@ def draw_example(rng: np.random.Generator, label: int, height: int, width: int) 
     cy = rng.uniform(radius * 0.9, height - radius * 0.9)
     colour = _contrasting_colour(rng, image, cx, cy, radius)
     angle = rng.uniform(0, 2 * np.pi)
+    draw_shape(image, CLASSES[label], cx, cy, radius, angle, colour)
+    return sensor_noise(rng, image)
+
+
+def draw_shape(image, shape: str, cx: float, cy: float, radius: float, angle: float, colour) -> np.ndarray:
+    """Draw one filled, anti-aliased `shape` in place; its exact box [xmin, ymin, xmax, ymax] in pixels."""
+    import cv2
+
     shift = 4  # sub-pixel precision for cv2 drawing
     scale = 1 << shift
-    if CLASSES[label] == "circle":
+    if shape == "circle":
         cv2.circle(image, (int(cx * scale), int(cy * scale)), int(radius * scale), colour, -1, cv2.LINE_AA, shift)
-    else:
-        points = _polygon(CLASSES[label], cx, cy, radius, angle)
-        cv2.fillPoly(image, [np.round(points * scale).astype(np.int32)], colour, cv2.LINE_AA, shift)
+        return np.array([cx - radius, cy - radius, cx + radius, cy + radius], np.float32)
+    points = _polygon(shape, cx, cy, radius, angle)
+    cv2.fillPoly(image, [np.round(points * scale).astype(np.int32)], colour, cv2.LINE_AA, shift)
+    return np.array([*points.min(axis=0), *points.max(axis=0)], np.float32)
+
+
+def sensor_noise(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
+    """Sometimes a slight blur, always some Gaussian pixel noise."""
+    import cv2
+
     if rng.random() < 0.3:
-        k = 3 if side < 128 else 5
+        k = 3 if min(image.shape[:2]) < 128 else 5
         image = cv2.GaussianBlur(image, (k, k), 0)
     noise = rng.standard_normal(image.shape, dtype=np.float32) * np.float32(rng.uniform(0, 10))
     return np.clip(image + noise, 0, 255).astype(np.uint8)

@@ -34,6 +34,8 @@ class ModelSpec:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     task: str = "classify"
+    # Classes build_model uses when none are given (detectors: object classes, background extra).
+    default_num_classes: int = 1000
     # keras.applications publishes ImageNet weights for this architecture ...
     imagenet: bool = True
     # ... at these input sizes only (None: any size the architecture accepts).
@@ -110,6 +112,19 @@ _SPECS = (
         notes="ours; BatchNorm instead of LRN; training_heads=True adds the two auxiliary classifiers",
         **_SCALED_TO_PLUS_MINUS_ONE,
     ),
+    ModelSpec(
+        name="ssdlite_mobilenet_v2",
+        builder="ssdlite:build_ssdlite_mobilenet_v2",
+        task="detect",
+        default_num_classes=90,
+        default_input_size=320,
+        min_input_size=32,
+        alphas=(0.35, 0.5, 0.75, 1.0, 1.3, 1.4),
+        paper="Sandler et al. 2018, MobileNetV2: Inverted Residuals and Linear Bottlenecks, sec. 6.2 "
+        "SSDLite, arXiv:1801.04381",
+        notes="detector: 90 COCO classes + background by default; ImageNet weights for the backbone only",
+        **_SCALED_TO_PLUS_MINUS_ONE,
+    ),
 )
 
 
@@ -184,7 +199,7 @@ def check_weights(spec: ModelSpec, weights, input_size: tuple[int, int]):
 
 def build_model(
     name: str,
-    num_classes: int = 1000,
+    num_classes: int | None = None,
     input_size=None,
     alpha: float = 1.0,
     weights=None,
@@ -199,12 +214,16 @@ def build_model(
     file with or without its top. ImageNet weights go into the backbone; the classifier head
     keeps them only when num_classes is 1000, otherwise it starts fresh (transfer learning).
     include_top=False returns the backbone alone (a keras.Model named "backbone").
+    num_classes: None means the spec's default_num_classes (1000 for the ImageNet classifiers;
+    for a detector the object classes, background not counted).
     Extra keyword arguments go to the builder (GoogLeNet: training_heads=True).
     """
     spec = get_spec(name)
     alpha = check_alpha(spec, alpha)
     size = check_input_size(spec, input_size)
     weights = check_weights(spec, weights, size)
+    if num_classes is None:
+        num_classes = spec.default_num_classes
     if not isinstance(num_classes, int) or num_classes < 1:
         raise UserError(f"num_classes must be a positive integer, not {num_classes!r}")
     module_name, function_name = spec.builder.split(":")

@@ -36,6 +36,8 @@ def describe(model_file, backend, labels=None, mean=None, std=None) -> tuple[Mod
         info, source = _embedded(model_file), "embedded"
     if info is None:
         info, source = infer_info(model_file, backend), "inferred"
+        if labels is None:
+            labels = packed_labels(model_file.data)
     input_spec = backend.inputs[0]
     if source == "inferred" and input_spec.quantized and mean is None and std is None:
         mean, std = pixel_identity_normalisation(input_spec)
@@ -71,6 +73,25 @@ def _embedded(model_file) -> ModelInfo | None:
             f"{model_file.path}: its embedded edgevision description is broken ({exc}): "
             f"re-export it, or put a valid {sidecar_path(model_file.path).name} next to it"
         ) from None
+
+
+def packed_labels(data: bytes) -> list[str] | None:
+    """Labels from the zip TFLite Support metadata appends to a model (e.g. `labels.txt`), if any."""
+    import io
+    import zipfile
+
+    from edgevision.runtime.labels import parse_labels
+
+    if b"PK\x05\x06" not in data[-65_600:]:
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as packed:
+            names = [n for n in packed.namelist() if n.lower().endswith(".txt")]
+            if len(names) != 1 or packed.getinfo(names[0]).file_size > 10_000_000:
+                return None
+            return parse_labels(packed.read(names[0]).decode("utf-8"), names[0])
+    except (zipfile.BadZipFile, UnicodeDecodeError, UserError, OSError, EOFError, ValueError):
+        return None
 
 
 def input_layout(shape) -> str:

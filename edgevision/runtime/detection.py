@@ -64,6 +64,26 @@ def postprocessed_order(shapes, names=()) -> dict[str, int]:
     return {**order, "scores": rest[0], "classes": rest[1]}  # TF2: scores, boxes, count, classes
 
 
+def raw_order(shapes, names=()) -> tuple[int, int]:
+    """(box encodings position, class scores position) of the two ssd_raw outputs.
+
+    Told apart by shape ([1, N, 4] vs [1, N, C+1]); with 3 classes both end in 4, so then by
+    name ("box..." vs "class..."/"score..."), else the training model's order (boxes first).
+    """
+    shapes = [tuple(s) for s in shapes]
+    if len(shapes) != 2 or any(len(s) != 3 for s in shapes) or shapes[0][1] != shapes[1][1]:
+        raise ValueError(f"outputs {[list(s) for s in shapes]} are not box encodings [1, N, 4] + class scores [1, N, C+1]")
+    fours = [i for i, s in enumerate(shapes) if s[-1] == 4]
+    if len(fours) == 1:
+        return fours[0], 1 - fours[0]
+    if not fours:
+        raise ValueError(f"no output of {[list(s) for s in shapes]} holds 4 box coordinates")
+    names = [(n or "").lower() for n in names] if names else ["", ""]
+    if "box" in names[1] or any(w in names[0] for w in ("class", "score")):
+        return 1, 0
+    return 0, 1
+
+
 def from_postprocessed(outputs, order, labels, transform, threshold=0.5) -> list[Detection]:
     """Detections from the four post-processed outputs (boxes normalised ymin, xmin, ymax, xmax)."""
     boxes = np.asarray(outputs[order["boxes"]], np.float32).reshape(-1, 4)
@@ -88,13 +108,18 @@ def decode_boxes(encodings: np.ndarray, anchors: np.ndarray, scales=DEFAULT_BOX_
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pairwise IoU of [N, 4] and [M, 4] boxes given as (y1, x1, y2, x2) or (x1, y1, x2, y2)."""
-    tl = np.maximum(a[:, None, :2], b[None, :, :2])
-    br = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(br - tl, 0, None), axis=2)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
+    a = np.asarray(a, np.float32)
+    b = np.asarray(b, np.float32)
+    d1 = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    d2 = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    np.maximum(d1, 0, out=d1)
+    np.maximum(d2, 0, out=d2)
+    inter = np.multiply(d1, d2, out=d1)
+    area_a = np.maximum(a[:, 2] - a[:, 0], 0) * np.maximum(a[:, 3] - a[:, 1], 0)
+    area_b = np.maximum(b[:, 2] - b[:, 0], 0) * np.maximum(b[:, 3] - b[:, 1], 0)
     union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+    np.maximum(union, np.float32(1e-12), out=union)
+    return np.divide(inter, union, out=d2)
 
 
 def nms(boxes, scores, classes, iou_threshold=0.5, max_detections=100, max_candidates=300) -> np.ndarray:
@@ -140,10 +165,8 @@ def _detections(boxes_yxyx, scores, classes, labels, transform) -> list[Detectio
     """Normalised (ymin, xmin, ymax, xmax) model boxes -> Detections in frame pixels, best first."""
     if len(scores) == 0:
         return []
-    frame_boxes = transform.boxes_to_frame(boxes_yxyx)
     order = np.argsort(-np.asarray(scores), kind="stable")
-    return [
-        Detection(int(classes[i]), label_for(labels, int(classes[i])), float(scores[i]),
-                  tuple(float(v) for v in frame_boxes[i]))
-        for i in order
-    ]
+    frame_boxes = transform.boxes_to_frame(np.asarray(boxes_yxyx)[order]).tolist()
+    indices, values = np.asarray(classes)[order].tolist(), np.asarray(scores, np.float32)[order].tolist()
+    return [Detection(int(i), label_for(labels, int(i)), v, tuple(box))
+            for i, v, box in zip(indices, values, frame_boxes, strict=True)]

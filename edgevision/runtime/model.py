@@ -120,7 +120,7 @@ class Detector(_Model):
         if layout == "ssd_postprocessed":
             try:
                 self.order = detection.postprocessed_order([o.shape for o in self.output_specs],
-                                                           self.backend.signature_outputs)
+                                                           _output_names(self.backend, self.output_specs))
             except ValueError as exc:
                 raise UserError(f"{self.path}: {exc}: check the model's output_layout") from None
         elif layout == "ssd_raw":
@@ -128,11 +128,11 @@ class Detector(_Model):
                 raise UserError(f"{self.path}: layout ssd_raw needs anchors in its description: re-export it")
             self.anchors = np.asarray(self.info.anchors, np.float32).reshape(-1, 4)
             self.box_scales = tuple(self.info.box_scales or detection.DEFAULT_BOX_SCALES)
-            shapes = [tuple(o.shape) for o in self.output_specs]
-            boxes = [i for i, s in enumerate(shapes) if len(s) == 3 and s[-1] == 4]
-            if len(shapes) != 2 or len(boxes) != 1:
-                raise UserError(f"{self.path}: outputs {shapes} are not ssd_raw box encodings + class scores")
-            self.raw_order = (boxes[0], 1 - boxes[0])
+            try:
+                self.raw_order = detection.raw_order([o.shape for o in self.output_specs],
+                                                     _output_names(self.backend, self.output_specs))
+            except ValueError as exc:
+                raise UserError(f"{self.path}: {exc}: re-export it with `edgevision export`") from None
         else:
             raise UserError(f"{self.path}: a detector with output_layout {layout!r} is not supported")
 
@@ -149,6 +149,11 @@ class Detector(_Model):
                                        scales=self.box_scales, threshold=threshold,
                                        iou_threshold=self.iou_threshold, max_detections=self.max_detections)
         return DetectionResult(found, self._timings(t0, t1, t2, time.perf_counter()))
+
+
+def _output_names(backend, specs):
+    """Signature names where the model has them (TFLite), else tensor names."""
+    return [sig or spec.name for sig, spec in zip(backend.signature_outputs, specs, strict=True)]
 
 
 def _with_quantization(spec, quant):

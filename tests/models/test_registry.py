@@ -8,7 +8,10 @@ import pytest
 from edgevision.errors import UserError
 from edgevision.models import build_model, get_spec, list_specs
 
-NAMES = ["mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "xception", "googlenet"]
+NAMES = [
+    "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "xception", "googlenet",
+    "ssdlite_mobilenet_v2",
+]
 
 
 def test_every_architecture_is_listed_with_its_paper_and_normalisation():

@@ -2,9 +2,16 @@
 and one-line exit-2 errors (never a hang) for sources and sinks that cannot work."""
 
 import json
+import subprocess
+import sys
+import threading
+import time
 
 import cv2
 import pytest
+
+from edgevision.runtime.sinks import BrowserSink
+from tests.conftest import ROOT
 
 from .video_clips import fit_frame, pan_frames, read_video, synthetic_frames, write_video
 
@@ -99,3 +106,43 @@ def test_nothing_is_left_behind_when_the_model_is_bad(cli, tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "model.tflite"]
+
+
+@pytest.mark.slow
+def test_live_stream_run_stopped_by_kill_finishes_video_and_metrics(reference, tmp_path):
+    """A network camera (an MJPEG stream over HTTP) until `kill`: the video and summary still come out."""
+    stop = threading.Event()
+    camera = BrowserSink("127.0.0.1", 0, stats=dict)
+    frames = pan_frames(reference / "cat_720p.jpg", 8)
+
+    def feed():
+        i = 0
+        while not stop.is_set():
+            camera.write(frames[i % len(frames)])
+            i += 1
+            time.sleep(0.01)  # 100 FPS: faster than the model, so frames get dropped
+
+    threading.Thread(target=feed, daemon=True).start()
+    out = tmp_path / "live.mp4"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edgevision", "run", "--model", reference / MODEL, "--labels",
+         reference / "imagenet_labels.txt", "--source", f"{camera.url}stream.mjpg", "--save", out, "--json"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".live.mp4.*")) and time.monotonic() < deadline:
+            time.sleep(0.2)  # wait until frames are being written
+        time.sleep(1.5)
+        proc.terminate()
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        stop.set()
+        camera.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["source_live"] is True and summary["frames"] > 0
+    assert summary["dropped"] > 0 and summary["frames_read"] >= summary["frames"] + summary["dropped"]
+    assert summary["label_counts"] == {"Egyptian cat": summary["frames"]}
+    assert read_video(out) == (summary["frames"], (640, 360))

@@ -1,0 +1,66 @@
+"""`edgevision train`: transfer learning (and optional pruning) into a run folder ready for export."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from edgevision.errors import UserError
+
+NAME = "train"
+HELP = "Train a classifier on an image folder or synthetic:shapes (two-phase transfer learning, optional pruning)."
+ORDER = 20
+
+
+def configure(parser):
+    parser.add_argument("--model", help="architecture (see `edgevision models`), e.g. mobilenet_v2")
+    parser.add_argument("--data", help="image folder (one sub-folder per class) or synthetic:shapes[:N]")
+    parser.add_argument("--out", required=True, help="run folder to write (model.keras, model.json, metrics.json, ...)")
+    parser.add_argument("--task", choices=("classify", "detect"), default="classify")
+    parser.add_argument("--alpha", type=float, default=1.0, help="width multiplier (MobileNets), default 1.0")
+    parser.add_argument("--input-size", type=int, default=None, help="input height = width in pixels (default: the model's)")
+    parser.add_argument("--weights", default="imagenet", help="imagenet | none | PATH of a weights file (default imagenet)")
+    parser.add_argument("--epochs", type=int, default=5, help="phase 1 epochs: new head on the frozen backbone (default 5)")
+    parser.add_argument("--fine-tune-epochs", type=int, default=5, help="phase 2 epochs: fine-tuning with augmentation (default 5)")
+    parser.add_argument("--prune", type=float, default=0.0, metavar="SPARSITY",
+                        help="magnitude-prune this fraction of the weights during fine-tuning, in [0, 1)")
+    parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+                        help="tf.distribute strategy (multiworker reads TF_CONFIG)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="phase 1 rate; phase 2 uses a tenth")
+    parser.add_argument("--seed", type=int, default=0, help="data split, synthetic data and initialisation seed")
+    parser.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    parser.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON document")
+
+
+def run(args) -> int:
+    if args.task == "detect":
+        raise UserError("--task detect is not available yet: train a classifier with --task classify")
+    if not args.resume and (not args.model or not args.data):
+        raise UserError("give --model and --data (or --resume to continue the run in --out)")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from edgevision.train.classify import TrainConfig, train_classifier, validate
+
+    config = TrainConfig(
+        model=args.model, data=args.data, out=args.out, alpha=args.alpha, input_size=args.input_size,
+        weights=None if args.weights.lower() == "none" else args.weights, epochs=args.epochs,
+        fine_tune_epochs=args.fine_tune_epochs, prune=args.prune, strategy=args.strategy,
+        batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+    )
+    if not args.resume:
+        validate(config)  # bad input answers before the TensorFlow import
+    summary = train_classifier(config, resume=args.resume, overwrite=args.overwrite,
+                               log=lambda line: print(line, file=sys.stderr))
+    if summary.get("interrupted"):
+        return 130
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(
+            f"trained {summary['architecture']} (alpha {summary['alpha']:g}, {summary['input_size'][0]} px) on "
+            f"{summary['data']}: test accuracy {summary['test_accuracy']:.1%}, sparsity {summary['global_sparsity']:.1%}, "
+            f"{summary['epochs']} epochs in {summary['seconds']:.0f} s -> {summary['model']}"
+        )
+    return 0

@@ -1,0 +1,368 @@
+"""Transfer learning for image classification, in two phases as in Keras' guide
+"Transfer learning & fine-tuning" (the Xception recipe) and TensorFlow's MobileNetV2 tutorial:
+
+1. a new classification head on the frozen backbone (its BatchNorm layers frozen too, so they
+   run in inference mode), at `learning_rate`;
+2. fine-tuning of the top third of the backbone (all of it with `--prune`) at a tenth of that
+   rate, with flip/rotation/zoom/contrast augmentation in the input pipeline; with `--prune`
+   the magnitude-pruning callback raises sparsity during this phase.
+
+With `weights=None` there is no pretrained backbone to protect: every layer trains in both
+phases and BatchNorm momentum is lowered to 0.9 so its moving statistics settle within a few
+hundred steps. GoogLeNet trains with its two auxiliary classifiers (loss weight 0.3, as in the
+paper); the saved model is the inference model without them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgevision import atomic
+from edgevision.data import describe_source, load_images
+from edgevision.data.folders import SPLIT
+from edgevision.errors import UserError
+from edgevision.metadata import ModelInfo, write_sidecar
+from edgevision.train import pruning, report, run_folder
+from edgevision.train.distribute import is_chief, make_strategy
+from edgevision.train.pipeline import make_dataset
+
+FINE_TUNE_FRACTION = 1 / 3  # of the backbone's layers unfrozen in phase 2 (pretrained weights)
+FINE_TUNE_LR_FACTOR = 0.1
+AUX_LOSS_WEIGHT = 0.3
+PRUNE_RAMP = 2 / 3  # sparsity reaches its target after this share of the fine-tuning steps
+
+
+@dataclass
+class TrainConfig:
+    model: str
+    data: str
+    out: str
+    alpha: float = 1.0
+    input_size: int | None = None
+    weights: str | None = None  # None, "imagenet" or a path
+    epochs: int = 5
+    fine_tune_epochs: int = 5
+    prune: float = 0.0
+    strategy: str = "default"
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    seed: int = 0
+
+
+def validate(config: TrainConfig):
+    """UserError (one line) for anything that cannot work, before TensorFlow is imported."""
+    from edgevision.data import synthetic
+    from edgevision.models.registry import check_alpha, check_input_size, check_weights, get_spec
+
+    spec = get_spec(config.model)
+    if spec.task != "classify":
+        raise UserError(f"{config.model} is a {spec.task} model: train it with --task {spec.task}")
+    config.alpha = check_alpha(spec, config.alpha)
+    size = check_input_size(spec, config.input_size)
+    check_weights(spec, config.weights, size)
+    if not 0 <= config.prune < 1:
+        raise UserError(f"--prune {config.prune} is outside [0, 1): give the fraction of weights to zero, e.g. 0.5")
+    if config.prune > 0 and config.fine_tune_epochs < 1:
+        raise UserError("--prune happens during fine-tuning: give --fine-tune-epochs 1 or more")
+    if config.epochs < 0 or config.fine_tune_epochs < 0 or config.epochs + config.fine_tune_epochs < 1:
+        raise UserError("--epochs and --fine-tune-epochs must be >= 0 and not both 0")
+    if config.batch_size < 1 or config.learning_rate <= 0:
+        raise UserError("--batch-size and --learning-rate must be positive")
+    if synthetic.is_synthetic(config.data):
+        try:
+            synthetic.parse_source(config.data)
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+    elif not Path(config.data).expanduser().is_dir():
+        raise UserError(
+            f"data folder {config.data} does not exist: pass a folder with one sub-folder per class, or synthetic:shapes"
+        )
+    return spec, size
+
+
+def train_classifier(config: TrainConfig, resume=False, overwrite=False, log=print) -> dict:
+    """Train, write the run folder, return the summary (see `edgevision train --help`)."""
+    out = Path(config.out).expanduser().resolve()
+    state = run_folder.claim(out, resume, overwrite) if resume else None
+    if state is not None:
+        config = TrainConfig(**{**state["config"], "out": str(out)})
+    spec, size = validate(config)
+    if state is None:
+        run_folder.claim(out, resume=False, overwrite=overwrite)
+    started = time.perf_counter()
+
+    data = {split: load_images(config.data, split, size, config.seed) for split in ("train", "val", "test")}
+    class_names = data["train"][2]
+    for split in ("val", "test"):
+        if len(data[split][1]) == 0:
+            raise UserError(f"{config.data} gives no {split} images: add images (3 or more per class) or a {split}/ folder")
+
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    strategy = make_strategy(config.strategy)
+    if config.strategy != "default":
+        log(f"edgevision train: {config.strategy} strategy, {strategy.num_replicas_in_sync} replicas in sync")
+    trainer = _Trainer(config, spec, size, class_names, out, strategy, state)
+    with run_folder.InterruptFlag() as interrupt:
+        finished = trainer.fit(data, interrupt)
+    if not finished:
+        log(f"edgevision train: interrupted: checkpoint saved in {out / run_folder.CHECKPOINT}; "
+            f"continue with `edgevision train --out {out} --resume`")
+        return {"interrupted": True, "out": str(out)}
+    summary = trainer.finish(data["test"], time.perf_counter() - started)
+    return summary
+
+
+class _Trainer:
+    def __init__(self, config, spec, size, class_names, out, strategy, state):
+        self.config, self.spec, self.size, self.class_names = config, spec, size, class_names
+        self.out, self.strategy = out, strategy
+        self.chief = is_chief(strategy)
+        self.pretrained = config.weights not in (None, "none")
+        state = state or {}
+        self.epochs_done = state.get("epochs_done", 0)
+        self.state_phase = state.get("phase")
+        self.best = state.get("best_val_accuracy")
+        self.history = state.get("history", {})
+        self.elapsed_before = state.get("elapsed_seconds", 0.0)
+        self.resuming = bool(state)
+        self.started = time.perf_counter()
+        self.pruner = None
+        self.optimizer = None
+        self.phase = None
+        with strategy.scope():
+            self.model = self._build()
+        self.num_outputs = len(self.model.outputs)
+
+    def _build(self):
+        import keras
+
+        from edgevision.models.registry import build_model
+
+        extra = {"training_heads": True} if self.spec.name == "googlenet" else {}
+        weights = None if not self.pretrained else self.config.weights
+        model = build_model(
+            self.config.model, num_classes=len(self.class_names), input_size=self.size,
+            alpha=self.config.alpha, weights=weights, **extra,
+        )
+        if not self.pretrained:
+            for layer in _all_layers(model):
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.momentum = min(layer.momentum, 0.9)
+        return model
+
+    # -- phases -------------------------------------------------------------------------------
+
+    def _set_trainable(self, phase):
+        import keras
+
+        backbone = self.model.get_layer("backbone")
+        if not self.pretrained:
+            self.model.trainable = True
+            return
+        self.model.trainable = True
+        if phase == 1:
+            backbone.trainable = False
+            return
+        backbone.trainable = True
+        layers = backbone.layers
+        first = 0 if self.config.prune > 0 else int(len(layers) * (1 - FINE_TUNE_FRACTION))
+        for i, layer in enumerate(layers):
+            # Pretrained BatchNorm stays frozen, i.e. in inference mode (Keras' fine-tuning advice).
+            layer.trainable = i >= first and not isinstance(layer, keras.layers.BatchNormalization)
+
+    def _compile(self, phase):
+        import keras
+
+        rate = self.config.learning_rate * (1.0 if phase == 1 else FINE_TUNE_LR_FACTOR)
+        with self.strategy.scope():
+            self.optimizer = keras.optimizers.Adam(rate)
+            if self.num_outputs == 1:
+                self.model.compile(self.optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+            else:
+                n = self.num_outputs
+                self.model.compile(
+                    self.optimizer,
+                    loss=["sparse_categorical_crossentropy"] * n,
+                    loss_weights=[1.0] + [AUX_LOSS_WEIGHT] * (n - 1),
+                    metrics=[["accuracy"]] + [[] for _ in range(n - 1)],
+                    jit_compile=False,
+                )
+
+    def fit(self, data, interrupt) -> bool:
+        """Run the remaining epochs of both phases; False when Ctrl-C stopped it (checkpoint saved)."""
+        config = self.config
+        phases = ((1, 0, config.epochs), (2, config.epochs, config.epochs + config.fine_tune_epochs))
+        restored = not self.resuming
+        for phase, first, last in phases:
+            if last <= first or self.epochs_done >= last:
+                continue
+            self.phase = phase
+            self._set_trainable(phase)
+            self._compile(phase)
+            if not restored:
+                with self.strategy.scope():
+                    run_folder.restore_checkpoint(
+                        self.out, self.model, self.optimizer if self.state_phase == phase else None
+                    )
+                restored = True
+            stopped = self._fit_phase(phase, first, last, data, interrupt)
+            if stopped:
+                self._save_checkpoint()
+                return False
+        if config.prune > 0 and self.pruner is not None and self.best is None:
+            self.pruner.finish()
+            self._save_best(float("nan"))
+        return True
+
+    def _fit_phase(self, phase, first, last, data, interrupt) -> bool:
+        import keras
+
+        config = self.config
+        mean, std = self.spec.mean, self.spec.std
+        train_x, train_y, _ = data["train"]
+        train = make_dataset(train_x, train_y, config.batch_size, mean, std, training=True,
+                             augment=phase == 2, seed=config.seed + phase, num_outputs=self.num_outputs)
+        val = make_dataset(*data["val"][:2], config.batch_size, mean, std, num_outputs=self.num_outputs)
+        steps = math.ceil(len(train_x) / config.batch_size)
+        callbacks = []
+        self.pruner = None
+        if phase == 2 and config.prune > 0:
+            ramp_end = max(1, int(steps * (last - first) * PRUNE_RAMP))
+            self.pruner = pruning.make_callback(
+                config.prune, begin_step=0, end_step=ramp_end, initial_step=(self.epochs_done - first) * steps
+            )
+            callbacks.append(self.pruner)
+        trainer = self
+
+        class Progress(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                if interrupt.requested:
+                    self.model.stop_training = True
+
+            def on_epoch_end(self, epoch, logs=None):
+                if not interrupt.requested:  # an interrupted epoch is not counted: --resume redoes it
+                    trainer._end_epoch(epoch, logs or {})
+
+        callbacks.append(Progress())
+        verbose = 1 if sys.stderr.isatty() else 2
+        with contextlib.redirect_stdout(sys.stderr):
+            self.model.fit(train, validation_data=val, epochs=last, initial_epoch=max(first, self.epochs_done),
+                           callbacks=callbacks, verbose=verbose)
+        return interrupt.requested
+
+    def _end_epoch(self, epoch, logs):
+        self.epochs_done = epoch + 1
+        row = _epoch_logs(logs)
+        row["phase"] = self.phase
+        row["sparsity"] = round(self.pruner.current_sparsity, 6) if self.pruner else 0.0
+        for key, value in row.items():
+            self.history.setdefault(key, []).append(value)
+        eligible = self.config.prune == 0 or (
+            self.pruner is not None and self.pruner.current_sparsity >= self.config.prune - 1e-9
+        )
+        if eligible and (self.best is None or row["val_accuracy"] > self.best):
+            self._save_best(row["val_accuracy"])
+        self._save_checkpoint()
+
+    # -- files --------------------------------------------------------------------------------
+
+    def inference_model(self):
+        from edgevision.models.registry import inference_model
+
+        return inference_model(self.model)
+
+    def _save_best(self, val_accuracy):
+        self.best = val_accuracy
+        if not self.chief:
+            return
+        with atomic.atomic_path(self.out / "model.keras") as tmp:
+            self.inference_model().save(tmp)
+        write_sidecar(self.out / "model.keras", self.model_info())
+        atomic.write_text(self.out / "labels.txt", "".join(f"{name}\n" for name in self.class_names))
+
+    def _save_checkpoint(self):
+        if not self.chief:
+            return
+        state = {
+            "config": asdict(self.config), "phase": self.phase, "epochs_done": self.epochs_done,
+            "best_val_accuracy": self.best, "history": self.history,
+            "elapsed_seconds": self.elapsed_before + time.perf_counter() - self.started,
+        }
+        run_folder.save_checkpoint(self.out, self.model, self.optimizer, state)
+
+    def model_info(self) -> ModelInfo:
+        config = self.config
+        return ModelInfo(
+            task="classify",
+            input_size=tuple(self.size),
+            labels=list(self.class_names),
+            mean=tuple(self.spec.mean),
+            std=tuple(self.spec.std),
+            color_order="RGB",
+            output_layout="probabilities",
+            architecture=self.spec.name,
+            alpha=config.alpha,
+            format="keras",
+            quantization="none",
+            extra={
+                "data": {"source": describe_source(config.data), "seed": config.seed, "split": list(SPLIT)},
+                "weights": config.weights or "none",
+                "prune": config.prune,
+                "epochs": config.epochs,
+                "fine_tune_epochs": config.fine_tune_epochs,
+            },
+        )
+
+    def finish(self, test, seconds) -> dict:
+        """Evaluate the best checkpoint on the test split; write metrics, plots, history; drop the checkpoint."""
+        import keras
+
+        out, config = self.out, self.config
+        best = keras.models.load_model(out / "model.keras")
+        images, labels, _ = test
+        dataset = make_dataset(images, labels, config.batch_size, self.spec.mean, self.spec.std)
+        probabilities = best.predict(dataset.map(lambda x, y: x), verbose=0)
+        metrics = report.classification_metrics(labels, np.argmax(probabilities, axis=-1), self.class_names)
+        sparsity = pruning.sparsity_report(best)
+        total_seconds = self.elapsed_before + seconds
+        result = {"task": "classify", **metrics, "pruning": {"target": config.prune, **sparsity},
+                  "epochs": len(self.history.get("loss", [])), "train_seconds": round(total_seconds, 1)}
+        if self.chief:
+            atomic.write_json(out / "metrics.json", result)
+            atomic.write_json(out / "history.json", self.history)
+            report.plot_history(self.history, out / "training_curves.png")
+            report.plot_confusion(metrics["confusion_matrix"], self.class_names, out / "confusion_matrix.png")
+            write_sidecar(out / "model.keras", self.model_info())
+            run_folder.remove_checkpoint(out)
+        return {
+            "model": str(out / "model.keras"), "architecture": self.spec.name, "alpha": config.alpha,
+            "input_size": list(self.size), "data": config.data, "test_accuracy": metrics["test_accuracy"],
+            "global_sparsity": sparsity["global_sparsity"], "epochs": result["epochs"], "seconds": result["train_seconds"],
+        }
+
+
+def _epoch_logs(logs: dict) -> dict:
+    """loss/accuracy/val_loss/val_accuracy of the main output, whatever Keras named them."""
+    def pick(prefix):
+        if f"{prefix}accuracy" in logs:
+            return float(logs[f"{prefix}accuracy"])
+        keys = sorted(k for k in logs if k.endswith("accuracy") and k.startswith(prefix) and (prefix or not k.startswith("val_")))
+        return float(logs[keys[0]]) if keys else float("nan")
+
+    return {"loss": float(logs.get("loss", float("nan"))), "accuracy": pick(""),
+            "val_loss": float(logs.get("val_loss", float("nan"))), "val_accuracy": pick("val_")}
+
+
+def _all_layers(model):
+    for layer in getattr(model, "layers", []):
+        yield layer
+        yield from _all_layers(layer)

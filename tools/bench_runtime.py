@@ -1,0 +1,136 @@
+"""Runtime overhead: `load(...).predict` against a bare LiteRT `invoke()` loop on the same model.
+
+Two ratios, medians of one run, bare and runtime measured in alternating rounds in the same
+process so machine noise hits both alike:
+
+1. per-frame overhead on an input already at model size (BGR, 224x224):
+   median(predict) / median(bare invoke)   -- target <= 1.05
+2. a full 1280x720 BGR frame (cat_720p.jpg) to a result:
+   median(predict) / median(bare invoke)   -- target <= 1.5
+
+3. raw SSD post-processing (centre-size decoding, class-aware NMS) for 2,034 anchors and
+   90 classes, half the anchors above the score threshold   -- target <= 1 ms
+
+    python tools/bench_runtime.py [--model M] [--threads N] [--rounds 15] [--per-round 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "reference"
+sys.path.insert(0, str(ROOT))
+
+from edgevision.runtime import detection, load  # noqa: E402
+from edgevision.runtime.backends import default_threads, litert_interpreter_class  # noqa: E402
+
+
+def bare_interpreter(model_path, threads):
+    interpreter_class, _ = litert_interpreter_class()
+    interp = interpreter_class(model_path=str(model_path), num_threads=threads)
+    interp.allocate_tensors()
+    detail = interp.get_input_details()[0]
+    interp.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
+    return interp
+
+
+def timed(fn, n):
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1e3)
+    return samples
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default=str(REFERENCE / "mobilenet_v2_1.0_224_quant.tflite"))
+    parser.add_argument("--frame", default=str(REFERENCE / "cat_720p.jpg"))
+    parser.add_argument("--threads", type=int, default=default_threads())
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--per-round", type=int, default=10)
+    args = parser.parse_args(argv)
+
+    bare = bare_interpreter(args.model, args.threads)
+    model = load(args.model, threads=args.threads)
+    height, width = model.input_size
+    frame_720p = cv2.imread(args.frame)
+    frame_small = cv2.resize(frame_720p, (width, height), interpolation=cv2.INTER_LINEAR)
+    for fn in (bare.invoke, lambda: model.predict(frame_small), lambda: model.predict(frame_720p)):
+        timed(fn, 3)  # warm-up
+
+    samples = {"bare": [], "small": [], "720p": []}
+    stages = {"preprocess": [], "inference": [], "postprocess": []}
+
+    def predict_720p():
+        for k, v in model.predict(frame_720p).timings_ms.items():
+            stages[k].append(v)
+
+    for _ in range(args.rounds):
+        samples["bare"] += timed(bare.invoke, args.per_round)
+        samples["small"] += timed(lambda: model.predict(frame_small), args.per_round)
+        samples["720p"] += timed(predict_720p, args.per_round)
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    print(f"model {Path(args.model).name}, {args.threads} thread(s), backend {model.backend.name}, "
+          f"pixels fed as {model.preprocess.mode}, {len(samples['bare'])} samples each")
+    print(f"bare invoke()                    median {med['bare']:8.3f} ms")
+    print(f"predict, input at model size     median {med['small']:8.3f} ms   "
+          f"ratio {med['small'] / med['bare']:.3f} (target <= 1.05)")
+    print(f"predict, 1280x720 BGR frame      median {med['720p']:8.3f} ms   "
+          f"ratio {med['720p'] / med['bare']:.3f} (target <= 1.5)")
+    print("720p stages (median ms): " + ", ".join(f"{k} {statistics.median(v):.3f}" for k, v in stages.items()))
+
+    resize = {}
+    for name, flag in (("bilinear", cv2.INTER_LINEAR), ("area", cv2.INTER_AREA)):
+        resize[name] = statistics.median(timed(lambda f=flag: cv2.resize(frame_720p, (width, height), interpolation=f), 200))
+    print(f"resize 1280x720 -> {width}x{height}: bilinear {resize['bilinear']:.3f} ms, area {resize['area']:.3f} ms")
+
+    print(raw_ssd_postprocess_ms())
+
+
+def raw_ssd_postprocess_ms(anchors=2034, classes=90, seed=0) -> str:
+    """Median time of `detection.from_raw` on a crowded synthetic frame (many overlapping boxes)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0.1, 0.9, (anchors, 2))
+    sizes = rng.uniform(0.05, 0.4, (anchors, 2))
+    anchor_boxes = np.concatenate([centres, sizes], axis=1).astype(np.float32)
+    encodings = rng.normal(0, 0.5, (1, anchors, 4)).astype(np.float32)
+    scores = rng.uniform(0, 0.02, (1, anchors, classes + 1)).astype(np.float32)
+    hot = rng.random(anchors) < 0.5
+    scores[0, hot, rng.integers(1, classes + 1, hot.sum())] = rng.uniform(0.5, 1.0, hot.sum())
+    labels = [str(i) for i in range(classes)]
+    transform = model_transform()
+    found = []
+
+    def run():
+        found[:] = detection.from_raw(encodings, scores, anchor_boxes, labels, transform, threshold=0.5)
+
+    times = timed(run, 5) and timed(run, 200)
+    nms_boxes = detection.decode_boxes(encodings[0, hot], anchor_boxes[hot])
+    nms_scores = scores[0, hot].max(axis=1)
+    nms_classes = scores[0, hot].argmax(axis=1)
+    nms_times = timed(lambda: detection.nms(nms_boxes, nms_scores, nms_classes), 200)
+    return (f"raw SSD post-processing, {anchors} anchors x {classes} classes, {hot.sum()} above threshold: "
+            f"median {statistics.median(times):.3f} ms (NMS alone {statistics.median(nms_times):.3f} ms, "
+            f"{len(found)} kept; target <= 1 ms)")
+
+
+def model_transform():
+    from edgevision.runtime.backends import TensorSpec
+    from edgevision.runtime.preprocess import Preprocessor
+
+    prep = Preprocessor(TensorSpec("x", (1, 320, 320, 3), np.dtype(np.float32)))
+    return prep(np.zeros((720, 1280, 3), np.uint8))[1]
+
+
+if __name__ == "__main__":
+    main()
