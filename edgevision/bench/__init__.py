@@ -9,13 +9,14 @@ from __future__ import annotations
 
 
 def benchmark(models, report_dir, threads=None, runs=100, warmup=10, max_seconds=20.0, data=None,
-              split="test", limit=None, max_drop=0.01, progress=None):
+              split="test", limit=None, labels=None, max_drop=0.01, progress=None):
     """Measure `models` at each thread count and write the report folder -> (doc, paths, note)."""
     from edgevision.bench import report, runner
     from edgevision.bench.progress import Progress
 
     threads = list(threads) if threads else runner.default_threads()
-    settings = runner.Settings(runs=runs, warmup=warmup, max_seconds=max_seconds, data=data, split=split, limit=limit)
+    settings = runner.Settings(runs=runs, warmup=warmup, max_seconds=max_seconds, data=data, split=split, limit=limit,
+                               labels=str(labels) if labels else None)
     doc = runner.run_benchmark(list(models), threads, settings, progress or Progress(len(models) * len(threads)))
     doc["recommendation"] = report.recommend(doc["results"], max_drop)
     paths, note = report.write_report(doc, report_dir)

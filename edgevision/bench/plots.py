@@ -106,6 +106,12 @@ def _scatter(ax, rows, xy):
     return handles
 
 
+def _wide(rows) -> bool:
+    """Latencies spanning more than 20x (several devices, tiny and large models) read better on a log axis."""
+    p50 = [r["latency_ms"]["p50"] for r in rows]
+    return max(p50) > 20 * min(p50)
+
+
 def _log_scale(ax, which):
     """Log axis labelled 2, 5, 10, 20 ms rather than 2×10⁰ (devices differ by 10× in latency)."""
     from matplotlib.ticker import FuncFormatter, LogLocator
@@ -138,7 +144,7 @@ def latency_vs_size(results) -> bytes | None:
     ax.set_xlabel("file size (MB)")
     ax.set_ylabel("p50 latency (ms)")
     ax.set_title("Latency against model size")
-    if len(_devices(rows)) > 1:
+    if _wide(rows):
         _log_scale(ax, "y")
     ax.grid(alpha=0.3)
     _legend(ax, handles)
@@ -165,7 +171,7 @@ def accuracy_vs_latency(results) -> bytes | None:
     ax.set_xlabel("p50 latency (ms)")
     ax.set_ylabel("accuracy (top-1)")
     ax.set_title("Accuracy against latency (up and left is better)")
-    if len(_devices(rows)) > 1:
+    if _wide(rows):
         _log_scale(ax, "x")
     ax.grid(alpha=0.3)
     _legend(ax, handles)

@@ -21,7 +21,7 @@ ROW_KEYS = ("model", "format", "quantization", "threads", "size_bytes", "init_ms
 LATENCY_KEYS = ("mean", "std", "min", "p50", "p90", "p99", "max")
 CSV_COLUMNS = ("device", "model", "format", "quantization", "threads", "status", "backend", "backend_version",
                "size_bytes", "gzip_bytes", "init_ms", "first_ms", *(f"latency_{k}_ms" for k in LATENCY_KEYS),
-               "runs", "fps", "peak_rss_mb", "model_rss_mb", "accuracy", "accuracy_images", "error")
+               "runs", "fps", "peak_rss_mb", "model_rss_mb", "accuracy", "accuracy_images", "accuracy_note", "error")
 
 
 def label(row: dict) -> str:
@@ -65,9 +65,9 @@ def recommend(results, max_drop: float) -> dict | None:
     else:
         best = None
         pick = min(rows, key=lambda r: r["latency_ms"]["p50"])
+        note = next((r["accuracy_note"] for r in rows if r.get("accuracy_note")), None)
         text = (f"{Path(pick['model']).name} at {_threads(pick)}: {pick['latency_ms']['p50']:.2f} ms p50 "
-                f"({pick['fps']:.1f} FPS); "
-                "accuracy not measured (pass --data to weigh it)")
+                f"({pick['fps']:.1f} FPS); accuracy not measured ({note or 'pass --data to weigh it'})")
     return {"model": pick["model"], "threads": pick["threads"], "best_accuracy": best, "max_drop": max_drop,
             "text": f"fastest within the accuracy budget: {text}"}
 

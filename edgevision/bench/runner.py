@@ -36,6 +36,7 @@ class Settings:
     data: str | None = None
     split: str = "test"
     limit: int | None = None
+    labels: str | None = None  # label file for models without a description (as `predict --labels`)
 
 
 def default_threads() -> list[int]:

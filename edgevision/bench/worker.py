@@ -64,7 +64,7 @@ def measure_latency(model_path: Path, threads: int, settings: dict) -> tuple[dic
     import_backend_library(model_path)
     baseline_rss = rss_mb()
     t0 = time.perf_counter()
-    model = load(model_path, threads=threads)
+    model = load(model_path, threads=threads, labels=settings.get("labels"))
     init_ms = (time.perf_counter() - t0) * 1000
     invoke = model_invoker(model)
     t0 = time.perf_counter()
@@ -111,13 +111,32 @@ def backend_version(name: str | None) -> str | None:
     return device.distribution_version(*device.RUNTIME_DISTRIBUTIONS.get(module, (module,))) if module else None
 
 
-def target_indices(class_names, model_labels) -> list[int]:
-    """The model's output index for each dataset class: by label name when the model has labels, else by position."""
+def _names(label) -> set[str]:
+    """Ways a dataset folder may name a label: 'tench, Tinca tinca' -> {'tench, tinca tinca', 'tench', 'tinca tinca'}."""
+    text = str(label).strip().lower().replace("_", " ")
+    return {text, *(part.strip() for part in text.split(",") if part.strip())}
+
+
+def target_indices(class_names, model_labels, num_outputs: int) -> tuple[list[int] | None, str]:
+    """The model's output index for each dataset class, and how they were matched.
+
+    By name when the model has labels (a label's comma-separated synonyms count, `_` = space);
+    by position only for an unlabelled model with exactly one output per class. Otherwise
+    None: an accuracy computed from a guessed mapping would be a wrong number.
+    """
     if model_labels:
-        lowered = [str(label).strip().lower() for label in model_labels]
-        if all(name.lower() in lowered for name in class_names):
-            return [lowered.index(name.lower()) for name in class_names]
-    return list(range(len(class_names)))
+        names = [_names(label) for label in model_labels]
+        targets = [next((i for i, n in enumerate(names) if cls.lower().replace("_", " ") in n), None)
+                   for cls in class_names]
+        if None not in targets:
+            return targets, "classes matched to the model's labels by name"
+        missing = [c for c, t in zip(class_names, targets, strict=True) if t is None]
+        return None, (f"dataset class(es) {', '.join(missing[:3])} are not among the model's labels: "
+                      "pass --labels FILE with the model's class names")
+    if num_outputs == len(class_names):
+        return list(range(num_outputs)), "the model has no labels: classes matched by position"
+    return None, (f"the model has no labels and {num_outputs} outputs for {len(class_names)} dataset classes: "
+                  "pass --labels FILE")
 
 
 def measure_accuracy(model, settings: dict) -> dict:
@@ -137,14 +156,17 @@ def measure_accuracy(model, settings: dict) -> dict:
     class_names = parts[0][2]
     images = np.concatenate([p[0] for p in parts])[:settings.get("limit")]
     labels = np.concatenate([p[1] for p in parts])[:settings.get("limit")]
-    targets = target_indices(class_names, info.labels)
+    num_outputs = int(np.prod([d for d in model.output_specs[0].shape if d > 0]))
+    targets, how = target_indices(class_names, getattr(model, "labels", None) or info.labels, num_outputs)
+    if targets is None:
+        return {"accuracy": None, "accuracy_images": 0, "accuracy_note": how}
     correct = 0
     for i, (image, label) in enumerate(zip(images, labels, strict=True)):
         top = model.predict(image[..., ::-1]).top_k
         correct += int(bool(top) and top[0].index == targets[int(label)])
         report_progress("accuracy", i + 1, len(images))
     return {"accuracy": correct / len(images) if len(images) else None, "accuracy_images": int(len(images)),
-            "accuracy_note": f"top-1 on {' + '.join(splits)} of {settings['data']}"}
+            "accuracy_note": f"top-1 on {' + '.join(splits)} of {settings['data']}; {how}"}
 
 
 def main(argv) -> int:

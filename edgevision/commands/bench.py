@@ -22,6 +22,8 @@ def configure(parser):
                         help="which split of --data to score (default test, the one training held out; "
                              "all: every image, for a folder kept for evaluation only)")
     parser.add_argument("--limit", type=int, default=None, help="score at most this many images of --data")
+    parser.add_argument("--labels", metavar="FILE",
+                        help="label file for models that carry no labels (e.g. imagenet_labels.txt), to match --data classes")
     parser.add_argument("--max-drop", type=float, default=0.01,
                         help="accuracy a recommended model may lose against the best one (default 0.01 = 1 point)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON document on stdout")
@@ -60,8 +62,10 @@ def check_arguments(args):
 def run(args) -> int:
     import json
     import sys
+    from pathlib import Path
 
     from edgevision.bench import benchmark, compare, report, runner
+    from edgevision.errors import UserError
 
     check_arguments(args)
     if args.compare:
@@ -69,10 +73,12 @@ def run(args) -> int:
     else:
         if args.data:
             check_data(args.data)
+        if args.labels and not Path(args.labels).is_file():
+            raise UserError(f"--labels {args.labels}: no such file; pass a text file with one label a line")
         threads = parse_threads(args.threads) if args.threads else runner.default_threads()
         doc, paths, note = benchmark(args.models, args.report, threads, runs=args.runs, warmup=args.warmup,
                                      max_seconds=args.max_seconds, data=args.data, split=args.split,
-                                     limit=args.limit, max_drop=args.max_drop)
+                                     limit=args.limit, labels=args.labels, max_drop=args.max_drop)
     if note:
         print(note, file=sys.stderr)
     measured = report.ok_rows(doc["results"])

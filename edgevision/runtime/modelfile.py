@@ -51,6 +51,8 @@ def read_model_file(path) -> ModelFile:
         raise UserError(f"{path} is empty (0 bytes): {_FIX}")
     kind = sniff_format(data)
     suffix = path.suffix.lower()
+    if kind is None and data[:2] == b"PK" and suffix in (".keras", ".zip"):
+        raise UserError(f"{path} is a Keras model, not a runtime model: convert it with `edgevision export {path.name} --out DIR`")
     if kind is None:
         raise UserError(
             f"{path} is neither a TFLite flatbuffer nor an ONNX model (first bytes {data[:8].hex(' ')}): {_FIX}"

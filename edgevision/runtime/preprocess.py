@@ -12,9 +12,10 @@ to the input through one 256-entry look-up table per channel:
   (uint8: scale = 1/std, zero point = mean) pixels are fed as they are; when it is a shift by
   128 (int8: zero point = mean - 128) they are flipped in place. No float round trip at all.
 
-The resize filter is bilinear: on a 2-core x86 shrinking a 1280x720 frame to 224x224 takes
-about 0.1 ms bilinear and 1-2 ms with OpenCV's area filter (README, `## Runtime`), longer
-than some int8 inferences; the top-1 answers on the reference photos are the same.
+The resize filter is bilinear: on the shared 2-core x86 this project is built on, shrinking a
+1280x720 frame to 224x224 took 0.14-0.2 ms bilinear and 6-21 ms with OpenCV's area filter
+(`tools/bench_runtime.py`, README `## Runtime`), longer than a small int8 inference; the
+top-1 answers on the reference photos are the same.
 Buffers are allocated once, so the returned tensor is overwritten by the next call.
 """
 

@@ -79,3 +79,39 @@ def test_bad_arguments_exit_2_with_one_line(cli, constant_onnx, tmp_path, args, 
 def test_models_and_compare_together_is_bad_input(cli, constant_onnx, tmp_path):
     result = cli("bench", constant_onnx[0], "--compare", tmp_path / "a.json", "--report", tmp_path / "r")
     assert result.returncode == 2 and "not both" in result.stderr
+
+
+def test_dataset_classes_are_matched_to_label_synonyms_or_refused():
+    from edgevision.bench.worker import target_indices
+
+    labels = ["background", "tench, Tinca tinca", "Egyptian cat", "macaw"]
+    assert target_indices(["macaw", "egyptian_cat", "tench"], labels, 4)[0] == [3, 2, 1]
+    targets, note = target_indices(["macaw", "zebra"], labels, 4)
+    assert targets is None and "zebra" in note and "--labels" in note
+    assert target_indices(["a", "b"], [], 2)[0] == [0, 1]  # unlabelled, one output per class
+    assert target_indices(["a", "b"], [], 1001)[0] is None  # a guess would give a wrong number
+
+
+@pytest.fixture
+def photo_folder(reference, tmp_path):
+    """8 crops of the reference parrot and cat photos in ImageNet-named class folders."""
+    import cv2
+
+    for name, photo in (("macaw", "parrot.jpg"), ("Egyptian cat", "cat.bmp")):
+        image = cv2.imread(str(reference / photo))
+        (tmp_path / "photos" / name).mkdir(parents=True)
+        for i in range(4):
+            crop = image[i * 10:, : image.shape[1] - i * 8]
+            cv2.imwrite(str(tmp_path / "photos" / name / f"{i}.png"), cv2.resize(crop, (160, 160)))
+    return tmp_path / "photos"
+
+
+@pytest.mark.slow
+def test_accuracy_of_a_real_model_on_real_photos_needs_its_labels(cli, reference, photo_folder, tmp_path):
+    model = reference / "mobilenet_v1_0.25_128_quant.tflite"
+    args = ("bench", model, "--threads", "1", *FAST, "--data", photo_folder, "--split", "all", "--json")
+    unlabelled = json.loads(cli(*args, "--report", tmp_path / "a").stdout)["results"][0]
+    assert unlabelled["accuracy"] is None and "--labels" in unlabelled["accuracy_note"]
+    result = cli(*args, "--labels", reference / "imagenet_labels.txt", "--report", tmp_path / "b")
+    row = json.loads(result.stdout)["results"][0]
+    assert row["accuracy_images"] == 8 and row["accuracy"] >= 0.75  # measured here: 7 of 8

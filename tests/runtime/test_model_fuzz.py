@@ -99,3 +99,29 @@ def test_a_truncated_model_is_refused_before_the_interpreter(reference, tmp_path
         path.write_bytes(src[:cut])
         with pytest.raises(UserError, match=rf"cut_{cut}\.tflite.*(truncated|neither)"):
             read_model_file(path)
+
+
+@pytest.mark.slow
+def test_damaged_onnx_models_are_refused_or_run_never_crash(tmp_path):
+    pytest.importorskip("onnx")
+    from tests.runtime.tiny_models import colour_classifier_onnx
+
+    src = colour_classifier_onnx(tmp_path / "src.onnx").read_bytes()
+    rng = np.random.default_rng(1)
+    paths = []
+    for i in range(120):
+        data = bytearray(src)
+        if i % 3 == 0:
+            data = data[: int(rng.integers(1, len(data)))]
+        else:
+            for _ in range(int(rng.integers(1, 8))):
+                data[int(rng.integers(0, len(data)))] = int(rng.integers(0, 256))
+        path = tmp_path / f"damaged_{i:03d}.onnx"
+        path.write_bytes(bytes(data))
+        paths.append(str(path))
+    proc = subprocess.run([sys.executable, "-c", WORKER, *paths], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    outcomes = [line.split(" ", 2)[2] for line in proc.stdout.splitlines() if line.startswith("DONE")]
+    assert len(outcomes) == len(paths)
+    assert all(o.startswith(("RAN", "REFUSED")) for o in outcomes), [o for o in outcomes if o.startswith("OTHER")]
+    assert sum(o.startswith("REFUSED") for o in outcomes) > len(paths) // 2

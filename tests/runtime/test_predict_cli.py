@@ -105,3 +105,11 @@ def test_unreadable_and_missing_images(cli, reference, tmp_path):
 def test_bad_mean_and_missing_labels_file(cli, reference, image, tmp_path):
     _assert_one_line_exit_2(cli("predict", reference / V1, image, "--mean", "1,2"), "--mean")
     _assert_one_line_exit_2(cli("predict", reference / V1, image, "--labels", tmp_path / "l.txt"), "l.txt", "label file")
+
+
+def test_keras_model_is_pointed_to_export(cli, image, tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as keras_file:
+        keras_file.writestr("config.json", "{}")
+    _assert_one_line_exit_2(cli("predict", tmp_path / "model.keras", image), "model.keras", "edgevision export")
