@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -76,7 +77,7 @@ def describe(spec, name, alpha, input_size, weights, num_classes) -> dict:
         "alpha": alpha,
         "num_classes": num_classes,
         "params": model.count_params(),
-        "trainable_params": sum(int(w.numpy().size) for w in model.trainable_weights),
+        "trainable_params": sum(math.prod(w.shape) for w in model.trainable_weights),
         "macs": count_macs(model),
         "default_input_size": spec.default_input_size,
         "min_input_size": spec.min_input_size,

@@ -18,7 +18,9 @@ from pathlib import Path
 from edgevision.runtime import overlay
 from edgevision.runtime.metrics import MetricsTracker
 
-RENDER_QUEUE = 2
+# Frames waiting for the render thread. Files get slack so that a slow frame in one stage is
+# absorbed instead of stalling the others; live sources keep it short to keep the view current.
+RENDER_QUEUE = {"live": 2, "file": 8}
 
 
 class Pipeline:
@@ -38,7 +40,7 @@ class Pipeline:
         self._lock = threading.Lock()  # the tracker is fed from two threads
         self._last_ms: dict[str, float] = {}
         self._render_error: BaseException | None = None
-        self._queue: queue.Queue = queue.Queue(maxsize=RENDER_QUEUE)
+        self._queue: queue.Queue = queue.Queue(maxsize=RENDER_QUEUE["live" if source.live else "file"])
 
     # -- running --------------------------------------------------------------------------------
     def run(self):
@@ -99,6 +101,8 @@ class Pipeline:
     def _render_loop(self):
         try:
             while (item := self._queue.get()) is not None:
+                if self._should_stop():  # e.g. q pressed in the window: frames still queued are not shown
+                    continue
                 frame, result = item
                 start = time.perf_counter()
                 if self.sinks:

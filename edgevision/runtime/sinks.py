@@ -11,6 +11,7 @@ import contextlib
 import ipaddress
 import json
 import os
+import socket
 import sys
 import threading
 from http import HTTPStatus
@@ -172,8 +173,9 @@ class BrowserSink:
         self._closing = False
         self._ended = False
         handler = type("Handler", (_Handler,), {"sink": self})
+        server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
         try:
-            self._server = ThreadingHTTPServer((host, port), handler)
+            self._server = server_class((host, port), handler)
         except (OSError, OverflowError) as exc:
             raise UserError(f"--serve {host}:{port}: cannot listen there ({exc.strerror or exc}); "
                             "pick a free port (e.g. --serve 127.0.0.1:8081) or an address of this machine") from exc
@@ -239,6 +241,10 @@ class BrowserSink:
 
     def stats_json(self) -> bytes:
         return json.dumps(self._stats(), default=str).encode()
+
+
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 class _Handler(BaseHTTPRequestHandler):

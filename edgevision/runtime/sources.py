@@ -74,7 +74,7 @@ def describe(spec) -> str:
     return "file"
 
 
-def open_source(spec, *, queue_size: int = 4, open_timeout_s: float = 10.0, backoff: Backoff | None = None):
+def open_source(spec, *, queue_size: int = 8, open_timeout_s: float = 10.0, backoff: Backoff | None = None):
     """Open `spec` (`0`, `clip.mp4`, `rtsp://...`, `frames/`) and start reading; UserError when it cannot be."""
     kind = describe(spec)
     spec = str(spec)

@@ -153,3 +153,16 @@ def test_busy_port_is_a_user_error():
         port = taken.getsockname()[1]
         with pytest.raises(UserError, match=f"127.0.0.1:{port}: cannot listen there"):
             BrowserSink("127.0.0.1", port, stats=dict)
+
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6 on this machine")
+def test_ipv6_loopback_can_serve():
+    try:
+        sink = BrowserSink("::1", 0, stats=lambda: {"ok": True})
+    except UserError as exc:
+        pytest.skip(f"IPv6 loopback not configured: {exc}")
+    try:
+        assert sink.url.startswith("http://[::1]:") and "network" not in sink.describe()
+        assert json.loads(_get(sink.url + "stats.json")[1]) == {"ok": True}
+    finally:
+        sink.close()

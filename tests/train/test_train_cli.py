@@ -29,7 +29,7 @@ def _one_error_line(result):
         (("--data", "synthetic:shapes", "--model", "resnet9000"), "unknown model 'resnet9000'"),
         (("--data", "synthetic:shapes", "--prune", "1.0"), "outside [0, 1)"),
         (("--data", "synthetic:shapes", "--prune", "-0.1"), "outside [0, 1)"),
-        (("--data", "synthetic:shapes", "--task", "detect"), "not available yet"),
+        (("--data", "synthetic:shapes", "--task", "detect"), "choose a detector"),
         (("--data", "synthetic:nothing"), "unknown synthetic dataset"),
     ],
 )

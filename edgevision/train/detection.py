@@ -1,0 +1,319 @@
+"""Training SSDLite detectors (`edgevision train --task detect`) into a run folder.
+
+Data: any source `edgevision.data.detection` reads (COCO, VOC, YOLO, synthetic:shapes-det),
+resized to the model's input with the boxes. Augmentation moves the boxes with the pixels:
+Keras 3's box-aware preprocessing layers (horizontal flip, zoom in and out, translation, colour
+jitter) run in the tf.data pipeline, then `ssd_targets.assign_targets` matches boxes to anchors.
+
+Schedule: with pretrained backbone weights, `epochs` train the extra layers and heads on the
+frozen backbone, then `fine_tune_epochs` train everything at a tenth of the rate (Keras'
+fine-tuning recipe); from scratch every layer trains in both phases (BatchNorm momentum 0.9 so
+its statistics settle quickly) and the second phase is the learning-rate drop. `time_limit`
+(seconds, API only) ends training early after the epoch that crosses it.
+
+The run folder holds model.keras (outputs box_encodings [1, N, 4] and class_scores
+[1, N, C + 1]), model.json (task "detect", output_layout "ssd_raw", anchors, box_scales),
+labels.txt, history.json, training_curves.png and metrics.json (map50, map50_95 on the test split).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgevision import atomic
+from edgevision.errors import UserError
+from edgevision.metadata import ModelInfo, write_sidecar
+
+FINE_TUNE_LR_FACTOR = 0.1
+EVAL_SCORE_THRESHOLD = 0.05  # COCO evaluation wants low-score detections too
+SPLIT = (0.8, 0.1, 0.1)
+
+
+@dataclass
+class DetectConfig:
+    model: str
+    data: str
+    out: str
+    alpha: float = 1.0
+    input_size: int | None = None
+    weights: str | None = None
+    epochs: int = 5
+    fine_tune_epochs: int = 5
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    seed: int = 0
+    time_limit: float | None = None
+
+
+def validate(config: DetectConfig):
+    """UserError (one line) for a model, size or source that cannot work, before TensorFlow loads."""
+    from edgevision.data.detection import is_detection_source, scan
+    from edgevision.data.detection import synthetic as synthetic_det
+    from edgevision.models.registry import check_alpha, check_input_size, check_weights, get_spec
+
+    spec = get_spec(config.model)
+    if spec.task != "detect":
+        raise UserError(f"{config.model} is a {spec.task} model: choose a detector (ssdlite_mobilenet_v2) for --task detect")
+    config.alpha = check_alpha(spec, config.alpha)
+    size = check_input_size(spec, config.input_size)
+    check_weights(spec, config.weights, size)
+    if config.epochs < 0 or config.fine_tune_epochs < 0 or config.epochs + config.fine_tune_epochs < 1:
+        raise UserError("--epochs and --fine-tune-epochs must be >= 0 and not both 0")
+    if config.batch_size < 1 or config.learning_rate <= 0:
+        raise UserError("--batch-size and --learning-rate must be positive")
+    if is_detection_source(config.data):
+        synthetic_det.parse_source(config.data)
+    elif isinstance(config.data, str) and config.data.startswith("synthetic:"):
+        raise UserError(f"{config.data} is not a detection dataset: use synthetic:shapes-det or a COCO/VOC/YOLO dataset")
+    else:
+        scan(config.data, config.seed)
+    return spec, size
+
+
+def train_detector(config: DetectConfig, overwrite=False, log=print) -> dict:
+    """Train, write the run folder, return the summary the CLI prints."""
+    from edgevision.data.detection import load_detection
+
+    spec, size = validate(config)
+    out = Path(config.out).expanduser().resolve()
+    _claim(out, overwrite)
+    started = time.perf_counter()
+    data = {split: load_detection(config.data, split, size, config.seed) for split in ("train", "val", "test")}
+    class_names = data["train"].class_names
+    for split in ("val", "test"):
+        if len(data[split].images) == 0:
+            raise UserError(f"{config.data} gives no {split} images: add images (10 or more) or a {split}/ folder")
+
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    model = _build(config, size, len(class_names))
+    anchors = _anchors(size)
+    history = _fit(model, config, spec, size, anchors, data, log)
+    seconds = time.perf_counter() - started
+
+    info = model_info(config, spec, size, class_names, anchors)
+    with atomic.atomic_path(out / "model.keras") as tmp:
+        model.save(tmp)
+    write_sidecar(out / "model.keras", info)
+    atomic.write_text(out / "labels.txt", "".join(f"{name}\n" for name in class_names))
+    metrics = evaluate_keras(model, data["test"], spec, anchors)
+    result = {"task": "detect", "map50": round(metrics["map50"], 6), "map50_95": round(metrics["map50_95"], 6),
+              "num_test_images": metrics["num_images"], "epochs": len(history.get("loss", [])),
+              "train_seconds": round(seconds, 1)}
+    atomic.write_json(out / "metrics.json", result)
+    atomic.write_json(out / "history.json", history)
+    plot_curves(history, out / "training_curves.png")
+    return {
+        "model": str(out / "model.keras"), "architecture": spec.name, "alpha": config.alpha,
+        "input_size": list(size), "data": config.data, "map50": result["map50"], "map50_95": result["map50_95"],
+        "epochs": result["epochs"], "seconds": result["train_seconds"],
+    }
+
+
+def _claim(out: Path, overwrite: bool):
+    """Refuse to mix two runs in one folder unless --overwrite (same rule as classification)."""
+    from edgevision.train import run_folder
+
+    run_folder.claim(out, resume=False, overwrite=overwrite)
+
+
+def _build(config, size, num_classes):
+    import keras
+
+    from edgevision.models.registry import build_model
+
+    model = build_model(config.model, num_classes=num_classes, input_size=size, alpha=config.alpha,
+                        weights=config.weights)
+    if config.weights is None:
+        for layer in _all_layers(model):
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = min(layer.momentum, 0.9)
+    return model
+
+
+def _anchors(size) -> np.ndarray:
+    from edgevision.models.ssdlite import anchor_boxes
+
+    return anchor_boxes(tuple(size))
+
+
+def _fit(model, config, spec, size, anchors, data, log) -> dict:
+    import keras
+
+    from edgevision.train import ssd_targets
+
+    training_model = keras.Model(
+        model.inputs, [model.get_layer("box_encodings").output, model.get_layer("class_logits").output]
+    )
+    train = make_dataset(data["train"], config.batch_size, spec, size, anchors, training=True, seed=config.seed)
+    val = make_dataset(data["val"], config.batch_size, spec, size, anchors)
+    history: dict[str, list] = {}
+    deadline = None if config.time_limit is None else time.perf_counter() + config.time_limit
+    pretrained = config.weights is not None
+    phases = ((1, 0, config.epochs), (2, config.epochs, config.epochs + config.fine_tune_epochs))
+    steps = math.ceil(len(data["train"].images) / config.batch_size)
+    for phase, first, last in phases:
+        if last <= first or (deadline is not None and time.perf_counter() > deadline):
+            continue
+        model.get_layer("backbone").trainable = not (pretrained and phase == 1)
+        rate = config.learning_rate * (1.0 if phase == 1 else FINE_TUNE_LR_FACTOR)
+        training_model.compile(keras.optimizers.Adam(rate, clipnorm=10.0),
+                               loss=[ssd_targets.box_loss, ssd_targets.focal_loss], jit_compile=False)
+
+        class Record(keras.callbacks.Callback):
+            def __init__(self, phase):
+                super().__init__()
+                self.phase = phase
+
+            def on_epoch_end(self, epoch, logs=None):
+                logs = logs or {}
+                row = {"loss": logs.get("loss"), "val_loss": logs.get("val_loss"), "phase": self.phase}
+                for key, value in logs.items():
+                    if key.endswith("_loss") and key not in row:
+                        row[key] = value
+                for key, value in row.items():
+                    history.setdefault(key, []).append(None if value is None else float(value))
+                if deadline is not None and time.perf_counter() > deadline:
+                    self.model.stop_training = True
+
+        verbose = 1 if sys.stderr.isatty() else 2
+        log(f"edgevision train: phase {phase}: {last - first} epoch(s) of {steps} steps at learning rate {rate:g}")
+        with contextlib.redirect_stdout(sys.stderr):
+            training_model.fit(train, validation_data=val, epochs=last, initial_epoch=first,
+                               callbacks=[Record(phase)], verbose=verbose)
+    return history
+
+
+def make_dataset(split_data, batch_size, spec, size, anchors, *, training=False, seed=0):
+    """tf.data of (normalised images, (box targets, class targets)); boxes move with the pixels."""
+    import tensorflow as tf
+
+    from edgevision.train import ssd_targets
+
+    images, boxes, labels = pad_boxes(split_data)
+    dataset = tf.data.Dataset.from_tensor_slices(
+        {"images": images, "bounding_boxes": {"boxes": boxes, "labels": labels}}
+    ).cache()
+    if training:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=training and len(images) >= batch_size)
+    augment = augmentation(seed) if training else []
+    mean = np.asarray(spec.mean, np.float32)
+    std = np.asarray(spec.std, np.float32)
+
+    def prepare(batch):
+        batch = {"images": tf.cast(batch["images"], tf.float32), "bounding_boxes": batch["bounding_boxes"]}
+        for layer in augment:
+            batch = layer(batch, training=True)
+        x = (batch["images"] - mean) / std
+        targets = ssd_targets.assign_targets(
+            anchors, batch["bounding_boxes"]["boxes"], batch["bounding_boxes"]["labels"], size
+        )
+        return x, targets
+
+    return dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def augmentation(seed: int):
+    """Keras preprocessing layers that carry "xyxy" boxes along with the pixels (0..255 images)."""
+    import keras
+
+    fmt = "xyxy"
+    return [
+        keras.layers.RandomFlip("horizontal", bounding_box_format=fmt, seed=seed),
+        keras.layers.RandomZoom((-0.25, 0.35), fill_mode="constant", bounding_box_format=fmt, seed=seed + 1),
+        keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", bounding_box_format=fmt, seed=seed + 2),
+        keras.layers.RandomColorJitter(value_range=(0, 255), brightness_factor=0.2, contrast_factor=0.2,
+                                       saturation_factor=0.3, hue_factor=0.05, bounding_box_format=fmt,
+                                       seed=seed + 3),
+    ]
+
+
+def pad_boxes(split_data):
+    """Images and per-image boxes/classes as dense arrays padded to the most boxes per image (label -1)."""
+    count = max([len(b) for b in split_data.boxes] + [1])
+    n = len(split_data.images)
+    boxes = np.zeros((n, count, 4), np.float32)
+    labels = np.full((n, count), -1, np.int32)
+    for i, (image_boxes, image_classes) in enumerate(zip(split_data.boxes, split_data.classes, strict=True)):
+        boxes[i, : len(image_boxes)] = image_boxes
+        labels[i, : len(image_classes)] = image_classes
+    return split_data.images, boxes, labels
+
+
+def evaluate_keras(model, split_data, spec, anchors, batch_size=16) -> dict:
+    """COCO mAP of the Keras model on one split (see `coco_eval.coco_map`)."""
+    from edgevision.data.detection.coco_eval import coco_map, detections_from_raw
+
+    x = (split_data.images.astype(np.float32) - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
+    encodings, scores = model.predict(x, batch_size=batch_size, verbose=0)
+    size = split_data.images.shape[1:3]
+    detections = [detections_from_raw(e, s, anchors, size, score_threshold=EVAL_SCORE_THRESHOLD)
+                  for e, s in zip(encodings, scores, strict=True)]
+    truth = list(zip(split_data.boxes, split_data.classes, strict=True))
+    return coco_map(truth, detections)
+
+
+def model_info(config, spec, size, class_names, anchors) -> ModelInfo:
+    from edgevision.data import describe_source
+    from edgevision.models.ssdlite import BOX_CODER_SCALES
+
+    source = config.data if str(config.data).startswith("synthetic:") else describe_source(config.data)
+    return ModelInfo(
+        task="detect",
+        input_size=tuple(size),
+        labels=list(class_names),
+        mean=tuple(spec.mean),
+        std=tuple(spec.std),
+        color_order="RGB",
+        output_layout="ssd_raw",
+        architecture=spec.name,
+        alpha=config.alpha,
+        format="keras",
+        quantization="none",
+        anchors=np.round(anchors, 6).tolist(),
+        box_scales=tuple(BOX_CODER_SCALES),
+        extra={
+            "data": {"source": source, "seed": config.seed, "split": list(SPLIT)},
+            "weights": str(config.weights) if config.weights else "none",
+            "epochs": config.epochs,
+            "fine_tune_epochs": config.fine_tune_epochs,
+        },
+    )
+
+
+def plot_curves(history: dict, path):
+    """Total, box and class loss per epoch, training and validation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    keys = [k for k in ("loss", "box_encodings_loss", "class_logits_loss") if history.get(k)]
+    figure, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 4), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        epochs = np.arange(1, len(history[key]) + 1)
+        ax.plot(epochs, history[key], "-o", label="training")
+        if history.get("val_" + key):
+            ax.plot(epochs, history["val_" + key], "--s", label="validation")
+        ax.set_title(key)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    with atomic.atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+    plt.close(figure)
+
+
+def _all_layers(model):
+    for layer in getattr(model, "layers", []):
+        yield layer
+        yield from _all_layers(layer)

@@ -1,0 +1,48 @@
+"""`edgevision train --task detect`: bad input exits 2 with one line; a tiny run writes its run folder."""
+
+import json
+
+import pytest
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--model", "mobilenet_v2", "--data", "synthetic:shapes-det"], "ssdlite_mobilenet_v2"),
+    (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes"], "not a detection dataset"),
+    (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det:3"], "shapes-det:N"),
+    (["--model", "ssdlite_mobilenet_v2", "--data", "MISSING"], "does not exist"),
+    (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det", "--prune", "0.5"], "--prune"),
+])
+def test_bad_detect_arguments_exit_2_with_one_line(cli, tmp_path, args, words):
+    args = [a.replace("MISSING", str(tmp_path / "nowhere")) for a in args]
+    result = cli("train", "--task", "detect", "--out", tmp_path / "run", "--weights", "none", *args)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.strip().splitlines() if line]
+    assert len(lines) == 1 and words in lines[0]
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_coco_file_that_is_not_json_exits_2(cli, tmp_path):
+    (tmp_path / "instances.json").write_text("not json")
+    result = cli("train", "--task", "detect", "--model", "ssdlite_mobilenet_v2", "--weights", "none",
+                 "--data", tmp_path / "instances.json", "--out", tmp_path / "run")
+    assert result.returncode == 2 and "instances.json is not a COCO JSON file" in result.stderr
+
+
+@pytest.mark.slow
+def test_tiny_detect_run_writes_the_run_folder(cli, tmp_path):
+    out = tmp_path / "run"
+    result = cli("train", "--task", "detect", "--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det:60",
+                 "--alpha", "0.35", "--input-size", "96", "--weights", "none", "--epochs", "1",
+                 "--fine-tune-epochs", "0", "--batch-size", "16", "--out", out, "--json", timeout=1500)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    for name in ("model.keras", "model.json", "labels.txt", "history.json", "metrics.json", "training_curves.png"):
+        assert (out / name).is_file(), name
+    sidecar = json.loads((out / "model.json").read_text())
+    assert sidecar["task"] == "detect" and sidecar["output_layout"] == "ssd_raw"
+    assert sidecar["labels"] == ["circle", "square", "triangle", "star"]
+    assert len(sidecar["anchors"]) == 6 * 6 * 3 + (3 * 3 + 2 * 2 + 1 + 1 + 1) * 6
+    assert sidecar["box_scales"] == [10.0, 10.0, 5.0, 5.0]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "detect" and 0.0 <= metrics["map50_95"] <= metrics["map50"] <= 1.0
+    assert summary["map50"] == metrics["map50"]
