@@ -169,19 +169,25 @@ def measure_accuracy(model, settings: dict) -> dict:
             "accuracy_note": f"top-1 on {' + '.join(splits)} of {settings['data']}; {how}"}
 
 
+def one_line(exc: Exception) -> str:
+    from edgevision.errors import UserError
+
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return message if isinstance(exc, UserError) else f"{type(exc).__name__}: {message}"
+
+
 def main(argv) -> int:
     job, out = json.loads(argv[0]), Path(argv[1])
     try:
         result, model = measure_latency(Path(job["model"]), job["threads"], job["settings"])
         if job["accuracy"]:
-            result.update(measure_accuracy(model, job["settings"]))
+            try:
+                result.update(measure_accuracy(model, job["settings"]))
+            except Exception as exc:  # the latency is still worth reporting; the note says why accuracy is missing
+                result.update({"accuracy": None, "accuracy_images": 0, "accuracy_note": one_line(exc)})
         result["status"] = "ok"
     except Exception as exc:  # reported as the failed row's reason; the parent carries on with the next model
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        from edgevision.errors import UserError
-
-        error = message if isinstance(exc, UserError) else f"{type(exc).__name__}: {message}"
-        result = {"status": "failed", "error": error}
+        result = {"status": "failed", "error": one_line(exc)}
     atomic.write_json(out, result)
     return 0
 

@@ -107,11 +107,36 @@ def photo_folder(reference, tmp_path):
 
 
 @pytest.mark.slow
-def test_accuracy_of_a_real_model_on_real_photos_needs_its_labels(cli, reference, photo_folder, tmp_path):
-    model = reference / "mobilenet_v1_0.25_128_quant.tflite"
+def test_accuracy_of_a_real_model_on_real_photos(cli, reference, photo_folder, tmp_path):
+    model = reference / "mobilenet_v1_0.25_128_quant.tflite"  # its labels ride in its TFLite metadata
     args = ("bench", model, "--threads", "1", *FAST, "--data", photo_folder, "--split", "all", "--json")
-    unlabelled = json.loads(cli(*args, "--report", tmp_path / "a").stdout)["results"][0]
-    assert unlabelled["accuracy"] is None and "--labels" in unlabelled["accuracy_note"]
-    result = cli(*args, "--labels", reference / "imagenet_labels.txt", "--report", tmp_path / "b")
-    row = json.loads(result.stdout)["results"][0]
+    embedded = json.loads(cli(*args, "--report", tmp_path / "a").stdout)["results"][0]
+    given = json.loads(cli(*args, "--labels", reference / "imagenet_labels.txt", "--report", tmp_path / "b").stdout)
+    row = given["results"][0]
     assert row["accuracy_images"] == 8 and row["accuracy"] >= 0.75  # measured here: 7 of 8
+    assert embedded["accuracy"] == row["accuracy"]
+
+
+@pytest.mark.slow
+def test_unlabelled_model_with_more_outputs_than_classes_gets_no_accuracy(cli, tmp_path):
+    from tests.bench.conftest import write_constant_onnx
+
+    model = write_constant_onnx(tmp_path / "unlabelled.onnx", [str(i) for i in range(5)], answer=0)
+    sidecar = json.loads((tmp_path / "unlabelled.json").read_text())
+    (tmp_path / "unlabelled.json").write_text(json.dumps({**sidecar, "labels": []}))
+    result = cli("bench", model, "--threads", "1", *FAST, "--data", "synthetic:shapes:100", "--limit", "8",
+                 "--report", tmp_path / "r", "--json")
+    row = json.loads(result.stdout)["results"][0]
+    assert row["accuracy"] is None and "--labels" in row["accuracy_note"]
+    assert "--labels" in json.loads(result.stdout)["recommendation"]["text"]
+
+
+@pytest.mark.slow
+def test_unusable_data_keeps_the_latency_and_says_why_accuracy_is_missing(cli, constant_onnx, tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = cli("bench", constant_onnx[0], "--threads", "1", *FAST, "--data", tmp_path / "empty",
+                 "--report", tmp_path / "r", "--json")
+    assert result.returncode == 0, result.stderr
+    row = json.loads(result.stdout)["results"][0]
+    assert row["status"] == "ok" and row["latency_ms"]["p50"] > 0
+    assert row["accuracy"] is None and "empty" in row["accuracy_note"]
