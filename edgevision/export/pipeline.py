@@ -16,6 +16,7 @@ from edgevision.errors import CheckFailed, UserError
 from edgevision.export import calibration, embed, keepfloat, parity, report, runner, source
 from edgevision.export import tflite as tflite_export
 from edgevision.metadata import ModelInfo, write_sidecar
+from edgevision.runtime.metrics import latency_stats
 
 FORMATS = ("tflite", "onnx")
 QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
@@ -124,7 +125,7 @@ def _measure(ctx: _Context, path: Path, fmt: str, mode: str, note: dict | None =
         measured["max_abs_diff"] = measured["max_abs_diff"] if mode == "fp16" else None
     failures = parity.check({**measured, "max_abs_diff": measured["max_abs_diff"] or 0.0}, mode,
                             ctx.options.min_agreement)
-    entry.update(measured, latency_ms=float(np.median(times[1:] or times)), passed=not failures,
+    entry.update(measured, latency_ms=latency_stats(times[1:] or times)["p50"], passed=not failures,
                  failures=failures)
     return entry
 
@@ -207,13 +208,16 @@ def export_model(model_path, out_dir, options: ExportOptions | None = None) -> d
     else:
         _log("warning: no held-out images (no --eval-data, none recorded with the model): parity not measured")
 
+    calibration_images = None
+    if any(mode == "int8" for _, mode in plan):
+        calibration_images = calibration.calibration_set(info, model_path, options.calib_data, options.calib_count)
+        _log(f"calibrating on {len(calibration_images.images)} images from {calibration_images.origin}")
+
     with tempfile.TemporaryDirectory(prefix="edgevision-export-") as tmp:
         _log("writing the inference graph ...")
         saved_model = tflite_export.write_saved_model(model, Path(tmp) / "saved_model")
-        ctx = _Context(model_path, out_dir, options, model, info, saved_model, evaluation, reference)
-        if any(mode == "int8" for _, mode in plan):
-            ctx.calibration = calibration.calibration_set(info, model_path, options.calib_data, options.calib_count)
-            _log(f"calibrating on {len(ctx.calibration.images)} images from {ctx.calibration.origin}")
+        ctx = _Context(model_path, out_dir, options, model, info, saved_model, evaluation, reference,
+                       calibration_images)
         out_dir.mkdir(parents=True, exist_ok=True)
         float_onnx = None
         for fmt, mode in plan:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import zipfile
 from pathlib import Path
@@ -56,11 +57,11 @@ def load_keras_model(path, unsafe: bool = False):
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=not unsafe)
     except TypeError as exc:
-        if "Could not locate" in str(exc) or "Unknown" in str(exc):
-            first = str(exc).strip().splitlines()[0]
+        missing = re.search(r"Could not locate (?:class|function) '([^']+)'", str(exc))
+        if missing:
             raise UserError(
-                f"{path} uses a custom layer Keras does not know ({first}): import or register the "
-                "class (keras.saving.register_keras_serializable) before exporting"
+                f"{path} uses custom layer '{missing.group(1)}' that Keras cannot find: import the module that "
+                "defines it (registered with keras.saving.register_keras_serializable) before exporting"
             ) from exc
         raise
     except ValueError as exc:
@@ -79,10 +80,15 @@ def load_keras_model(path, unsafe: bool = False):
 
 
 def in_model_rescaling(model) -> str | None:
-    """Name of a Rescaling/Normalization layer the model applies to its input itself, if any."""
+    """Name of a Rescaling/Normalization layer the model applies to its input itself, if any
+    (looking into a nested backbone model, as the zoo builds them)."""
     first = next((layer for layer in model.layers if type(layer).__name__ != "InputLayer"), None)
-    if first is not None and type(first).__name__ in ("Rescaling", "Normalization"):
+    if first is None:
+        return None
+    if type(first).__name__ in ("Rescaling", "Normalization"):
         return first.name
+    if hasattr(first, "layers"):
+        return in_model_rescaling(first)
     return None
 
 

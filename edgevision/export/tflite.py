@@ -77,6 +77,14 @@ def convert(
     flex = flex_ops(flatbuffer)
     if flex:
         raise UserError(f"the TFLite model would need TensorFlow (Flex) ops {', '.join(flex)}: replace those layers with built-in ones")
+    if quantize == "int8" and not allow_float_fallback:
+        # The converter quietly leaves ops without an int8 kernel in float even with INT8 ops only.
+        floating = float_ops(flatbuffer)
+        if floating:
+            raise UserError(
+                f"op(s) {', '.join(floating)} cannot be integer-quantized: pass --allow-float-fallback to keep "
+                "them in float (slower on int8-only accelerators), or replace those layers"
+            )
     return flatbuffer
 
 

@@ -245,8 +245,8 @@ class _Trainer:
 
         class Progress(keras.callbacks.Callback):
             def on_train_batch_end(self, batch, logs=None):
-                if interrupt.requested:
-                    self.model.stop_training = True
+                if interrupt.requested:  # leave at once: stop_training would still run validation
+                    raise _StopRequested
 
             def on_epoch_end(self, epoch, logs=None):
                 if not interrupt.requested:  # an interrupted epoch is not counted: --resume redoes it
@@ -255,8 +255,11 @@ class _Trainer:
         callbacks.append(Progress())
         verbose = 1 if sys.stderr.isatty() else 2
         with contextlib.redirect_stdout(sys.stderr):
-            self.model.fit(train, validation_data=val, epochs=last, initial_epoch=max(first, self.epochs_done),
-                           callbacks=callbacks, verbose=verbose)
+            try:
+                self.model.fit(train, validation_data=val, epochs=last, initial_epoch=max(first, self.epochs_done),
+                               callbacks=callbacks, verbose=verbose)
+            except _StopRequested:
+                pass
         return interrupt.requested
 
     def _end_epoch(self, epoch, logs):
@@ -348,6 +351,10 @@ class _Trainer:
             "input_size": list(self.size), "data": config.data, "test_accuracy": metrics["test_accuracy"],
             "global_sparsity": sparsity["global_sparsity"], "epochs": result["epochs"], "seconds": result["train_seconds"],
         }
+
+
+class _StopRequested(Exception):
+    """Raised by the progress callback after the batch during which Ctrl-C was pressed."""
 
 
 def _epoch_logs(logs: dict) -> dict:

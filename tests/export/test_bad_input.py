@@ -51,18 +51,23 @@ def test_unknown_custom_layer(tmp_path):
                               keras.layers.Dense(2, activation="softmax")])
     path = save_with_sidecar(model, tmp_path, ["a", "b"], data=None)
     keras.saving.get_custom_objects().pop("elsewhere>Doubler")
-    with pytest.raises(UserError, match="custom layer") as error:
+    with pytest.raises(UserError, match="custom layer 'Doubler' that Keras cannot find") as error:
         export_model(path, tmp_path / "out")
     assert "\n" not in str(error.value)
 
 
-def test_empty_calibration_folder(tmp_path, trained_model):
+def test_empty_calibration_folder(tmp_path):
+    import keras
+
     from edgevision.export.pipeline import ExportOptions, export_model
 
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(2, activation="softmax")])
+    path = save_with_sidecar(model, tmp_path, ["a", "b"], data=None)
     empty = tmp_path / "calib"
     empty.mkdir()
     with pytest.raises(UserError, match="calib") as error:
-        export_model(trained_model, tmp_path / "out", ExportOptions(quantize=("int8",), calib_data=str(empty)))
+        export_model(path, tmp_path / "out", ExportOptions(quantize=("int8",), calib_data=str(empty)))
     assert "\n" not in str(error.value)
     assert not list((tmp_path / "out").glob("*.tflite")) if (tmp_path / "out").exists() else True
 
@@ -78,3 +83,48 @@ def test_model_that_rescales_itself_must_not_be_normalised_twice(tmp_path):
     with pytest.raises(UserError, match="normalised twice"):
         export_model(path, tmp_path / "out")
     np.testing.assert_equal(len(list(tmp_path.glob("out/*"))), 0)
+
+
+def _custom_layer_model(tmp_path, layer_class):
+    import keras
+
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3), layer_class(),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2, activation="softmax")])
+    return save_with_sidecar(model, tmp_path, ["a", "b"], data="synthetic:shapes:60")
+
+
+def test_flex_ops_stop_the_export_and_are_named(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from edgevision.export.pipeline import export_model
+
+    @keras.saving.register_keras_serializable(package="tests")
+    class Determinant(keras.layers.Layer):  # tf.linalg.det has no built-in TFLite kernel
+        def call(self, x):
+            return x * tf.linalg.det(tf.reshape(x[:, :2, :2, 0], (-1, 2, 2)))[:, None, None, None]
+
+    path = _custom_layer_model(tmp_path, Determinant)
+    with pytest.raises(UserError, match="MatrixDeterminant.*Flex"):
+        export_model(path, tmp_path / "out")
+    assert not (tmp_path / "out" / "model_fp32.tflite").exists()
+
+
+def test_op_without_int8_kernel_needs_allow_float_fallback(tmp_path):
+    import keras
+
+    from edgevision.export.pipeline import ExportOptions, export_model
+    from edgevision.metadata import read_sidecar
+
+    @keras.saving.register_keras_serializable(package="tests")
+    class Cosine(keras.layers.Layer):  # TFLite COS has a float kernel only
+        def call(self, x):
+            return keras.ops.cos(x)
+
+    path = _custom_layer_model(tmp_path, Cosine)
+    options = ExportOptions(quantize=("int8",), calib_count=20, min_agreement=0.01)
+    with pytest.raises(UserError, match="COS cannot be integer-quantized.*--allow-float-fallback"):
+        export_model(path, tmp_path / "out", options)
+    options.allow_float_fallback = True
+    export_model(path, tmp_path / "out", options)
+    assert read_sidecar(tmp_path / "out" / "model_int8.tflite").extra["float_ops"] == ["COS"]

@@ -4,9 +4,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from edgevision.export import embed
 from edgevision.metadata import read_sidecar
+
+# These share one export of a model trained for ~45 s (session fixture): slow as a group.
+pytestmark = pytest.mark.slow
 
 REPORT_KEYS = {"path", "format", "quantization", "size_bytes", "gzip_bytes", "size_ratio", "top1_agreement",
                "accuracy", "accuracy_drop", "max_abs_diff", "map50", "passed"}
