@@ -14,6 +14,9 @@ import time
 import numpy as np
 
 PERCENTILES = (50, 90, 99)
+# Latency samples kept per stage: every sample of a bench or a clip, the last ~10 minutes of a
+# 30 FPS camera, so a camera left running for days keeps flat memory.
+MAX_SAMPLES = 20_000
 
 
 def latency_stats(samples_ms) -> dict:
@@ -62,14 +65,17 @@ class MetricsTracker:
     """Collects per-stage latencies and frame completions; `summary()` gives the report dict.
 
     `window` is the number of most recent frames the rolling FPS is computed over.
-    Samples are kept in full (a float per stage per frame) so percentiles are exact.
+    Each stage keeps its last `max_samples` latencies, so percentiles are exact for any bench or
+    clip and cover the most recent samples of a long live run; `count` is every sample seen.
     """
 
-    def __init__(self, window: int = 120, clock=time.perf_counter):
+    def __init__(self, window: int = 120, clock=time.perf_counter, max_samples: int = MAX_SAMPLES):
         if window < 2:
             raise ValueError("window must be at least 2 frames")
         self._clock = clock
-        self._stages: dict[str, list[float]] = {}
+        self._max_samples = max_samples
+        self._stages: dict[str, collections.deque[float]] = {}
+        self._counts: collections.Counter[str] = collections.Counter()
         self._frame_times: collections.deque[float] = collections.deque(maxlen=window)
         self._start = clock()
         self._last_frame: float | None = None
@@ -78,7 +84,11 @@ class MetricsTracker:
         self.extra: dict = {}
 
     def add(self, stage: str, ms: float) -> None:
-        self._stages.setdefault(stage, []).append(float(ms))
+        samples = self._stages.get(stage)
+        if samples is None:
+            samples = self._stages[stage] = collections.deque(maxlen=self._max_samples)
+        samples.append(float(ms))
+        self._counts[stage] += 1
 
     def add_timings(self, timings_ms: dict) -> None:
         for stage, ms in timings_ms.items():
@@ -121,7 +131,7 @@ class MetricsTracker:
     def summary(self) -> dict:
         """{"stages": {stage: {mean, std, min, p50, p90, p99, max, count}}, "fps": {...}, ...}."""
         return {
-            "stages": {s: {**latency_stats(v), "count": len(v)} for s, v in self._stages.items()},
+            "stages": {s: {**latency_stats(v), "count": self._counts[s]} for s, v in self._stages.items()},
             "fps": {"rolling": self.fps_rolling, "overall": self.fps_overall},
             "frames": self.frames,
             "dropped": self.dropped,

@@ -50,3 +50,13 @@ def test_tracker_before_any_frame_reports_zero_fps():
     tracker = MetricsTracker()
     assert tracker.fps_rolling == 0.0 and tracker.fps_overall == 0.0
     assert tracker.summary()["stages"] == {}
+
+
+def test_long_runs_keep_a_bounded_window_of_samples():
+    tracker = MetricsTracker(max_samples=100)
+    for i in range(1000):
+        tracker.add("inference", float(i))
+    stats = tracker.summary()["stages"]["inference"]
+    assert stats["count"] == 1000
+    assert len(tracker.samples("inference")) == 100
+    assert stats["min"] == 900.0  # percentiles cover the most recent samples
