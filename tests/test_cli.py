@@ -63,3 +63,14 @@ def test_atomic_write_keeps_old_file_when_interrupted(tmp_path):
         pass
     assert json.loads(target.read_text()) == {"ok": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        atomic.write_text(tmp_path / "labels.txt", "a\n")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "labels.txt").stat().st_mode & 0o777 == 0o644
