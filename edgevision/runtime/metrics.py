@@ -51,7 +51,18 @@ def rss_mb() -> float | None:
 
 
 def peak_rss_mb() -> float | None:
-    """Peak resident set size of this process in MiB, None if unknown."""
+    """Peak resident set size of this process in MiB, None if unknown.
+
+    Linux: VmHWM of /proc/self/status, which starts afresh at exec; ru_maxrss does not (a
+    worker started by a process holding TensorFlow would report TensorFlow's memory).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
 

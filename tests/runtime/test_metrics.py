@@ -60,3 +60,14 @@ def test_long_runs_keep_a_bounded_window_of_samples():
     assert stats["count"] == 1000
     assert len(tracker.samples("inference")) == 100
     assert stats["min"] == 900.0  # percentiles cover the most recent samples
+
+
+def test_peak_rss_of_a_child_is_its_own_not_its_parents():
+    import subprocess
+    import sys
+
+    ballast = b"\x01" * (300 * 2**20)  # the parent holds 300 MiB, touched
+    code = "from edgevision.runtime.metrics import peak_rss_mb; print(peak_rss_mb())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert float(out.stdout) < 200, out.stdout
+    del ballast
