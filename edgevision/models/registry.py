@@ -44,6 +44,8 @@ class ModelSpec:
 
 
 _SCALED_TO_PLUS_MINUS_ONE = dict(mean=(127.5, 127.5, 127.5), std=(127.5, 127.5, 127.5))
+_RESCALED_IN_MODEL = dict(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0),
+                          notes="takes 0..255 pixels: the [-1, 1] rescaling is inside the model")
 
 _SPECS = (
     ModelSpec(
@@ -76,9 +78,7 @@ _SPECS = (
         min_input_size=32,
         alphas=(0.75, 1.0),
         paper="Howard et al. 2019, Searching for MobileNetV3, arXiv:1905.02244",
-        mean=(0.0, 0.0, 0.0),
-        std=(1.0, 1.0, 1.0),
-        notes="takes 0..255 pixels: the [-1, 1] rescaling is inside the model",
+        **_RESCALED_IN_MODEL,
     ),
     ModelSpec(
         name="mobilenet_v3_large",
@@ -87,9 +87,7 @@ _SPECS = (
         min_input_size=32,
         alphas=(0.75, 1.0),
         paper="Howard et al. 2019, Searching for MobileNetV3, arXiv:1905.02244",
-        mean=(0.0, 0.0, 0.0),
-        std=(1.0, 1.0, 1.0),
-        notes="takes 0..255 pixels: the [-1, 1] rescaling is inside the model",
+        **_RESCALED_IN_MODEL,
     ),
     ModelSpec(
         name="xception",

@@ -33,6 +33,17 @@ def latency_stats(samples_ms) -> dict:
     return {k: float(v) for k, v in zip(keys, values, strict=True)}
 
 
+def _ru_maxrss_mb() -> float | None:
+    """Peak RSS from getrusage (bytes on macOS, KiB elsewhere), None if unknown."""
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+    except (ImportError, OSError):
+        return None
+
+
 def rss_mb() -> float | None:
     """Resident set size of this process in MiB (Linux /proc; ru_maxrss elsewhere), None if unknown."""
     try:
@@ -41,13 +52,7 @@ def rss_mb() -> float | None:
         return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
     except (OSError, ValueError, IndexError):
         pass
-    try:
-        import resource
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
-    except (ImportError, OSError):
-        return None
+    return _ru_maxrss_mb()
 
 
 def peak_rss_mb() -> float | None:
@@ -63,13 +68,7 @@ def peak_rss_mb() -> float | None:
                     return int(line.split()[1]) / 1024
     except (OSError, ValueError, IndexError):
         pass
-    try:
-        import resource
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
-    except (ImportError, OSError):
-        return None
+    return _ru_maxrss_mb()
 
 
 class MetricsTracker:
