@@ -20,7 +20,7 @@ def load_images(source, split, image_size=None, seed=0, limit=None):
     """(images uint8 [N, H, W, 3] RGB, labels int64 [N], class_names) of one split of `source`.
 
     source: an image folder (one sub-folder per class, or train/ val/ test/ inside) or
-    `synthetic:shapes[:N]`; split: train | val | test; image_size: N or (H, W), bilinear
+    `synthetic:shapes[:N]` / `synthetic:pretext[:N]`; split: train | val | test; image_size: N or (H, W), bilinear
     resize (None: the synthetic native size, or the folder's common image size); seed: the
     folder split / synthetic generator seed (train records it in the sidecar's extra["data"]);
     limit: at most this many images (a seeded mix of classes).
@@ -33,7 +33,7 @@ def load_images(source, split, image_size=None, seed=0, limit=None):
             images, labels = synthetic.generate(source, split, size or synthetic.NATIVE_SIZE, seed, limit)
         except ValueError as exc:
             raise UserError(str(exc)) from exc
-        return images, labels, list(synthetic.CLASSES)
+        return images, labels, list(synthetic.class_names(source))
     from edgevision.data import folders
 
     dataset = folders.scan(Path(source), seed)

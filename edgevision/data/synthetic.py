@@ -9,6 +9,11 @@ share an image, and asking for fewer images (`limit`) gives a prefix of the same
 
 The source string is `synthetic:shapes` (default sizes below) or `synthetic:shapes:N` for
 N images in total, split 80/10/10.
+
+`synthetic:pretext[:N]` draws eight other shapes, none of them a circle, square, triangle or
+star, on the same backgrounds: `tools/pretrain_backbone.py` pretrains the demo backbone on it
+(standing in for ImageNet, which cannot be downloaded on the build machines), so fine-tuning
+on `synthetic:shapes` is real transfer to classes the backbone never saw.
 """
 
 from __future__ import annotations
@@ -16,31 +21,38 @@ from __future__ import annotations
 import numpy as np
 
 CLASSES = ("circle", "square", "triangle", "star")
+PRETEXT_CLASSES = ("pentagon", "hexagon", "rhombus", "cross", "arrow", "ellipse", "ring", "semicircle")
+DATASETS = {"synthetic:shapes": CLASSES, "synthetic:pretext": PRETEXT_CLASSES}
 NATIVE_SIZE = 96
 DEFAULT_TOTAL = 3000
 SPLITS = ("train", "val", "test")
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
-PREFIX = "synthetic:shapes"
 
 
 def is_synthetic(source) -> bool:
     return isinstance(source, str) and source.startswith("synthetic:")
 
 
-def parse_source(source: str) -> int:
-    """`synthetic:shapes[:N]` -> total image count N. ValueError for anything else."""
-    if source == PREFIX:
-        return DEFAULT_TOTAL
+def parse_source(source: str) -> tuple[str, int]:
+    """`synthetic:shapes[:N]` or `synthetic:pretext[:N]` -> (dataset name, total image count N).
+
+    ValueError for anything else."""
+    if source in DATASETS:
+        return source, DEFAULT_TOTAL
     head, _, count = source.rpartition(":")
-    if head == PREFIX and count.isdigit() and int(count) >= 30:
-        return int(count)
+    if head in DATASETS and count.isdigit() and int(count) >= 30:
+        return head, int(count)
     if source.startswith("synthetic:shapes-det"):
         raise ValueError(f"{source} is a detection dataset: train on it with --task detect, or use synthetic:shapes")
     raise ValueError(f"unknown synthetic dataset {source!r}: use synthetic:shapes or synthetic:shapes:N (N >= 30)")
 
 
+def class_names(source: str) -> tuple[str, ...]:
+    return DATASETS[parse_source(source)[0]]
+
+
 def split_count(source: str, split: str) -> int:
-    total = parse_source(source)
+    total = parse_source(source)[1]
     train, val = int(round(total * SPLIT_FRACTIONS[0])), int(round(total * SPLIT_FRACTIONS[1]))
     return {"train": train, "val": val, "test": total - train - val}[split]
 
@@ -54,17 +66,18 @@ def generate(source: str, split: str, size=NATIVE_SIZE, seed: int = 0, limit: in
     if limit is not None:
         count = min(count, int(limit))
     split_id = SPLITS.index(split)
+    classes = class_names(source)
     images = np.empty((count, height, width, 3), np.uint8)
     labels = np.empty(count, np.int64)
     for i in range(count):
         rng = np.random.default_rng([int(seed), split_id, i])
-        labels[i] = i % len(CLASSES)
-        images[i] = draw_example(rng, int(labels[i]), height, width)
+        labels[i] = i % len(classes)
+        images[i] = draw_example(rng, classes[labels[i]], height, width)
     return images, labels
 
 
-def draw_example(rng: np.random.Generator, label: int, height: int, width: int) -> np.ndarray:
-    """One RGB image of shape class `label`; positions and sizes are relative, so any size works."""
+def draw_example(rng: np.random.Generator, shape: str, height: int, width: int) -> np.ndarray:
+    """One RGB image of `shape`; positions and sizes are relative, so any size works."""
     image = _background(rng, height, width)
     side = min(height, width)
     radius = side * rng.uniform(0.16, 0.34)
@@ -72,7 +85,7 @@ def draw_example(rng: np.random.Generator, label: int, height: int, width: int) 
     cy = rng.uniform(radius * 0.9, height - radius * 0.9)
     colour = _contrasting_colour(rng, image, cx, cy, radius)
     angle = rng.uniform(0, 2 * np.pi)
-    draw_shape(image, CLASSES[label], cx, cy, radius, angle, colour)
+    draw_shape(image, shape, cx, cy, radius, angle, colour)
     return sensor_noise(rng, image)
 
 
@@ -82,10 +95,18 @@ def draw_shape(image, shape: str, cx: float, cy: float, radius: float, angle: fl
 
     shift = 4  # sub-pixel precision for cv2 drawing
     scale = 1 << shift
-    if shape == "circle":
-        cv2.circle(image, (int(cx * scale), int(cy * scale)), int(radius * scale), colour, -1, cv2.LINE_AA, shift)
+    if shape in ("circle", "ring"):
+        thickness = -1 if shape == "circle" else max(2, int(radius * 0.3))
+        cv2.circle(image, (int(cx * scale), int(cy * scale)), int(radius * scale), colour, thickness, cv2.LINE_AA, shift)
         return np.array([cx - radius, cy - radius, cx + radius, cy + radius], np.float32)
-    points = _polygon(shape, cx, cy, radius, angle)
+    if shape in ("ellipse", "semicircle"):
+        axes = (radius, radius * 0.5) if shape == "ellipse" else (radius, radius)
+        span = 360 if shape == "ellipse" else 180
+        points = cv2.ellipse2Poly((0, 0), (1000, 1000), 0, 0, span, 5).astype(np.float64) / 1000 * axes
+        c, s = np.cos(angle), np.sin(angle)
+        points = np.stack([cx + points[:, 0] * c - points[:, 1] * s, cy + points[:, 0] * s + points[:, 1] * c], 1)
+    else:
+        points = _polygon(shape, cx, cy, radius, angle)
     cv2.fillPoly(image, [np.round(points * scale).astype(np.int32)], colour, cv2.LINE_AA, shift)
     return np.array([*points.min(axis=0), *points.max(axis=0)], np.float32)
 
@@ -102,14 +123,26 @@ def sensor_noise(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
 
 
 def _polygon(shape: str, cx: float, cy: float, radius: float, angle: float) -> np.ndarray:
-    if shape == "square":
-        angles, radii = angle + np.arange(4) * np.pi / 2, np.full(4, radius * 0.9)
-    elif shape == "triangle":
-        angles, radii = angle + np.arange(3) * 2 * np.pi / 3, np.full(3, radius)
+    regular = {"square": 4, "triangle": 3, "pentagon": 5, "hexagon": 6}
+    if shape in regular:
+        n = regular[shape]
+        angles, radii = angle + np.arange(n) * 2 * np.pi / n, np.full(n, radius * (0.9 if n == 4 else 1.0))
+    elif shape == "rhombus":
+        angles, radii = angle + np.arange(4) * np.pi / 2, radius * np.array([1.0, 0.5, 1.0, 0.5])
+    elif shape in ("cross", "arrow"):
+        outline = _CROSS if shape == "cross" else _ARROW
+        c, s = np.cos(angle), np.sin(angle)
+        x, y = outline[:, 0] * radius, outline[:, 1] * radius
+        return np.stack([cx + x * c - y * s, cy + x * s + y * c], axis=1)
     else:  # five-pointed star
         angles = angle + np.arange(10) * np.pi / 5
         radii = np.where(np.arange(10) % 2 == 0, radius, radius * 0.42)
     return np.stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)], axis=1)
+
+
+_CROSS = np.array([(-0.3, -1), (0.3, -1), (0.3, -0.3), (1, -0.3), (1, 0.3), (0.3, 0.3), (0.3, 1), (-0.3, 1),
+                   (-0.3, 0.3), (-1, 0.3), (-1, -0.3), (-0.3, -0.3)], np.float64)
+_ARROW = np.array([(-1, -0.25), (0.2, -0.25), (0.2, -0.7), (1, 0), (0.2, 0.7), (0.2, 0.25), (-1, 0.25)], np.float64)
 
 
 def _background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:

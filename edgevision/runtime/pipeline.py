@@ -1,9 +1,13 @@
 """The `edgevision run` loop: source -> model.predict -> overlay -> sinks, with the stages overlapping.
 
-Three threads work at once: the source's reader decodes frame n+2, this loop runs the model on
-frame n+1 (pre-processing, inference, post-processing) and the render thread draws and writes
-frame n. Bounded queues between them keep memory flat and let the slowest stage set the pace,
-so throughput approaches 1 / (time of the slowest stage) instead of 1 / (sum of all stages).
+Three threads work at once: the source's reader decodes and pre-processes frame n+2
+(`model.prepare`: resize, colour order, quantize), this loop runs inference and post-processing
+on frame n+1 (`model.predict_prepared`) and the render thread draws and writes frame n. Bounded
+queues between them keep memory flat and let the slowest stage set the pace, so throughput
+approaches 1 / (time of the slowest stage) instead of 1 / (sum of all stages). Pre-processing
+sits with decoding because inference is usually the slowest stage: the loop running it does
+nothing else. For files both queues hold up to 64 MiB of frames (24 at 720p,
+`sources.file_queue_size`), so that a stall of one stage on a busy machine does not stop the others.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from pathlib import Path
 from edgevision.runtime import overlay
 from edgevision.runtime.metrics import MetricsTracker
 
-# Frames waiting for the render thread. Files get slack so that a slow frame in one stage is
-# absorbed instead of stalling the others; live sources keep it short to keep the view current.
-RENDER_QUEUE = {"live": 2, "file": 8}
+# Frames waiting for the render thread: live sources keep it short to keep the view current;
+# files get the same slack as their source queue, so a slow frame in one stage is absorbed.
+LIVE_RENDER_QUEUE = 2
 
 
 class Pipeline:
@@ -40,7 +44,8 @@ class Pipeline:
         self._lock = threading.Lock()  # the tracker is fed from two threads
         self._last_ms: dict[str, float] = {}
         self._render_error: BaseException | None = None
-        self._queue: queue.Queue = queue.Queue(maxsize=RENDER_QUEUE["live" if source.live else "file"])
+        self._queue: queue.Queue = queue.Queue(maxsize=LIVE_RENDER_QUEUE if source.live else source.queue_size)
+        source.prepare = model.prepare  # pre-processing runs in the source's reader thread
 
     # -- running --------------------------------------------------------------------------------
     def run(self):
@@ -58,7 +63,10 @@ class Pipeline:
                     break
                 with self._lock:
                     self.tracker.add("capture", frame.capture_ms)
-                result = self.model.predict(frame.image)
+                prepared = frame.prepared
+                if prepared is None:  # read before this pipeline was attached to the source
+                    prepared = self.model.prepare(frame.image)
+                result = self.model.predict_prepared(prepared)
                 with self._lock:
                     self.tracker.add_timings(result.timings_ms)
                     self._last_ms["capture"] = frame.capture_ms

@@ -38,3 +38,10 @@ def test_images_vary_and_the_shape_stands_out():
 def test_unknown_synthetic_source_is_a_user_error(source):
     with pytest.raises(UserError):
         load_images(source, "train")
+
+
+def test_pretext_set_has_eight_other_shapes_for_pretraining():
+    images, labels, names = load_images("synthetic:pretext:80", "train", image_size=48)
+    assert len(names) == 8 and not set(names) & set(synthetic.CLASSES)
+    assert np.bincount(labels).tolist() == [8] * 8
+    assert images.std(axis=(1, 2, 3)).min() > 5
