@@ -49,7 +49,7 @@ class _Context:
     options: ExportOptions
     model: object
     info: ModelInfo
-    saved_model: str
+    saved_model: str | None  # None when no TFLite file is asked for
     evaluation: calibration.ImageSet | None
     reference: np.ndarray | None
     calibration: calibration.ImageSet | None = None
@@ -223,9 +223,11 @@ def export_model(model_path, out_dir, options: ExportOptions | None = None) -> d
         _log(f"calibrating on {len(calibration_images.images)} images from {calibration_images.origin}")
 
     with tempfile.TemporaryDirectory(prefix="edgevision-export-") as tmp:
-        _log("writing the inference graph ...")
-        with stage("saved model"):
-            saved_model = tflite_export.write_saved_model(model, Path(tmp) / "saved_model")
+        saved_model = None
+        if any(fmt == "tflite" for fmt, _ in plan):  # ONNX converts from the Keras model itself
+            _log("writing the inference graph ...")
+            with stage("saved model"):
+                saved_model = tflite_export.write_saved_model(model, Path(tmp) / "saved_model")
         ctx = _Context(model_path, out_dir, options, model, info, saved_model, evaluation, reference,
                        calibration_images, stage=stage, converter=tflite_export.Converter(saved_model))
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.export.conftest import save_with_sidecar
+from tests.export.conftest import input_dependent, save_with_sidecar
 
 LABELS = ["circle", "square", "triangle", "star"]
 FILES = {"model_fp32.tflite": ("tflite", "none"), "model_fp16.tflite": ("tflite", "fp16"),
@@ -38,39 +38,6 @@ def test_the_matrix_covers_every_classification_model_in_the_zoo():
     assert sorted(p.values[0] for p in ZOO) == sorted(s.name for s in list_specs() if s.task == "classify")
 
 
-def _layers(model):
-    for layer in model.layers:
-        yield layer
-        if hasattr(layer, "layers"):
-            yield from _layers(layer)
-
-
-def input_dependent(model, images: np.ndarray) -> None:
-    """Give a random-weight classifier answers that depend on its input (data-dependent init).
-
-    Random weights shrink the activations layer after layer (features ~1e-18 at the head), so
-    every image gets the same answer and int8 ranges are meaningless. Set every BatchNormalization's
-    statistics to those of `images` (one training-mode pass with momentum 0), then centre the last
-    layer's logits over `images` and scale them to a spread of about 2.
-    """
-    import keras
-
-    norms = [layer for layer in _layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
-    momenta = [layer.momentum for layer in norms]
-    for layer in norms:
-        layer.momentum = 0.0
-    model(images, training=True)
-    for layer, momentum in zip(norms, momenta, strict=True):
-        layer.momentum = momentum
-    head = next(layer for layer in reversed(model.layers) if getattr(layer, "kernel", None) is not None)
-    features = keras.Model(model.inputs, head.input).predict(images, verbose=0).reshape(len(images), -1)
-    kernel, _ = head.get_weights()
-    weights = kernel.reshape(-1, kernel.shape[-1])
-    centre = features.mean(axis=0)
-    scale = 2.0 / float(((features - centre) @ weights).std())
-    head.set_weights([kernel * scale, -(centre @ weights) * scale])
-
-
 def _smallest(name):
     from edgevision.models.registry import get_spec
 
@@ -79,13 +46,12 @@ def _smallest(name):
 
 
 @pytest.fixture(scope="module", params=ZOO)
-def zoo_export(request, tmp_path_factory):
-    """(name, report, out folder, Keras top-1 on the evaluation images) of one model's export."""
+def zoo_model(request, tmp_path_factory):
+    """(name, model.keras with its sidecar, Keras top-1 on the evaluation images): built once per model."""
     import keras
 
     from edgevision.data import load_images
     from edgevision.export.calibration import normalise
-    from edgevision.export.pipeline import ExportOptions, export_model
     from edgevision.metadata import ModelInfo
     from edgevision.models.registry import build_model, inference_model
 
@@ -100,67 +66,95 @@ def zoo_export(request, tmp_path_factory):
     input_dependent(model, pixels)
     keras_top1 = model.predict(pixels, verbose=0).argmax(axis=1)
     path = save_with_sidecar(model, tmp_path_factory.mktemp(name), LABELS, mean=spec.mean[0], std=spec.std[0])
-    options = ExportOptions(formats=("tflite", "onnx"), quantize=("none", "fp16", "dynamic", "int8"),
-                            calib_count=8, eval_count=EVAL_IMAGES, min_agreement=0.01)
-    report = export_model(path, path.parent / "out", options)
-    return name, report, path.parent / "out", keras_top1
+    return name, path, keras_top1
 
 
-def _artifact(report, name):
-    fmt, mode = FILES[name]
-    return next(a for a in report["artifacts"] if a["format"] == fmt and a["quantization"] == mode)
+def _export(zoo_model, fmt: str):
+    from edgevision.export.pipeline import ExportOptions, export_model
+
+    name, path, _ = zoo_model
+    options = ExportOptions(formats=(fmt,), quantize=("none", "fp16", "dynamic", "int8"), calib_count=8,
+                            eval_count=EVAL_IMAGES, min_agreement=0.01)
+    return export_model(path, path.parent / fmt, options), path.parent / fmt
 
 
-def test_every_mode_writes_a_file_the_runtime_loads_with_its_sidecar(zoo_export):
+# One export per format (each test stays under a minute even for Xception's 21M parameters).
+@pytest.fixture(scope="module")
+def tflite_export(zoo_model):
+    return _export(zoo_model, "tflite")
+
+
+@pytest.fixture(scope="module")
+def onnx_export(zoo_model):
+    return _export(zoo_model, "onnx")
+
+
+def _check_files(name, report, out, fmt):
+    """Every mode of `fmt` wrote a file and a sidecar, and the runtime loads and runs each one."""
     from edgevision.runtime import load
 
-    name, report, out, _ = zoo_export
-    assert sorted(Path(a["path"]).name for a in report["artifacts"]) == sorted(FILES)
+    expected = sorted(f for f, (f_fmt, _) in FILES.items() if f_fmt == fmt)
+    assert sorted(Path(a["path"]).name for a in report["artifacts"]) == expected
     frame = np.full((48, 64, 3), 200, np.uint8)
     frame[10:40, 20:50] = (30, 60, 220)
-    for file_name, (fmt, mode) in FILES.items():
+    for file_name in expected:
         path = out / file_name
         assert path.is_file() and path.with_suffix(".json").is_file(), f"{name}: {file_name} missing"
         model = load(path, threads=1)
         assert model.description_source == "sidecar"
-        assert (model.info.format, model.info.quantization) == (fmt, mode)
+        assert (model.info.format, model.info.quantization) == FILES[file_name]
         top = model.predict(frame).top_k
         assert top[0].label in LABELS and 0 <= top[0].score <= 1 and np.isfinite(top[0].score)
 
 
-def test_tflite_files_use_builtin_ops_only(zoo_export):
+def _check_float_agreement(zoo_model, report, file_name):
+    name, _, keras_top1 = zoo_model
+    assert len(set(keras_top1.tolist())) >= 2, f"{name}: the Keras model answers the same class for every image"
+    artifact = next(a for a in report["artifacts"] if Path(a["path"]).name == file_name)
+    assert artifact["passed"] is True, f"{name}: {file_name} {artifact['failures']}"
+    assert artifact["top1_agreement"] >= 0.999 and artifact["max_abs_diff"] <= 1e-3
+    assert report["evaluation"]["images"] == EVAL_IMAGES
+
+
+def test_every_tflite_mode_loads_in_the_runtime_with_its_sidecar(zoo_model, tflite_export):
+    _check_files(zoo_model[0], *tflite_export, "tflite")
+
+
+def test_tflite_files_use_builtin_ops_only(zoo_model, tflite_export):
     from edgevision.export.tflite import _model_object
 
-    name, _, out, _ = zoo_export
-    for file_name in FILES:
-        if file_name.endswith(".tflite"):
-            model = _model_object((out / file_name).read_bytes())
-            custom = [c.customCode for c in model.operatorCodes if c.customCode]
-            assert not custom, f"{name}: {file_name} needs custom/Flex ops {custom}"
+    _, out = tflite_export
+    for file_name in ("model_fp32.tflite", "model_fp16.tflite", "model_dynamic.tflite", "model_int8.tflite"):
+        model = _model_object((out / file_name).read_bytes())
+        custom = [c.customCode for c in model.operatorCodes if c.customCode]
+        assert not custom, f"{zoo_model[0]}: {file_name} needs custom/Flex ops {custom}"
 
 
-def test_int8_files_take_and_give_int8(zoo_export):
-    import onnx
+def test_int8_tflite_takes_and_gives_int8(zoo_model, tflite_export):
     from ai_edge_litert.interpreter import Interpreter
 
     from edgevision.metadata import read_sidecar
 
-    name, _, out, _ = zoo_export
+    _, out = tflite_export
     interpreter = Interpreter(model_path=str(out / "model_int8.tflite"))
     (given,), (returned,) = interpreter.get_input_details(), interpreter.get_output_details()
-    assert (given["dtype"], returned["dtype"]) == (np.int8, np.int8), name
+    assert (given["dtype"], returned["dtype"]) == (np.int8, np.int8), zoo_model[0]
     info = read_sidecar(out / "model_int8.tflite")
     assert info.input_quantization["scale"] == pytest.approx(float(given["quantization"][0]))
     assert info.output_quantization["zero_point"] == int(returned["quantization"][1])
-    ops = {node.op_type for node in onnx.load(str(out / "model_onnx_int8.onnx")).graph.node}
-    assert {"QuantizeLinear", "DequantizeLinear"} <= ops, name
 
 
-def test_float_files_give_the_keras_models_answers(zoo_export):
-    name, report, _, keras_top1 = zoo_export
-    assert len(set(keras_top1.tolist())) >= 2, f"{name}: the Keras model answers the same class for every image"
-    for file_name in ("model_fp32.tflite", "model_onnx_fp32.onnx"):
-        artifact = _artifact(report, file_name)
-        assert artifact["passed"] is True, f"{name}: {file_name} {artifact['failures']}"
-        assert artifact["top1_agreement"] >= 0.999 and artifact["max_abs_diff"] <= 1e-3
-    assert report["evaluation"]["images"] == EVAL_IMAGES
+def test_float_tflite_gives_the_keras_models_answers(zoo_model, tflite_export):
+    _check_float_agreement(zoo_model, tflite_export[0], "model_fp32.tflite")
+
+
+def test_every_onnx_mode_loads_in_the_runtime_with_its_sidecar(zoo_model, onnx_export):
+    import onnx
+
+    _check_files(zoo_model[0], *onnx_export, "onnx")
+    ops = {node.op_type for node in onnx.load(str(onnx_export[1] / "model_onnx_int8.onnx")).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops, zoo_model[0]
+
+
+def test_float_onnx_gives_the_keras_models_answers(zoo_model, onnx_export):
+    _check_float_agreement(zoo_model, onnx_export[0], "model_onnx_fp32.onnx")
