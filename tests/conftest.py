@@ -31,3 +31,17 @@ def reference():
     if not (REFERENCE / "README.md").is_file():
         pytest.skip(f"reference files not found at {REFERENCE} (they live beside the repo, not in it)")
     return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def exported_detector(tmp_path_factory):
+    """A small SSDLite detector (tests/detector_models.py) exported to TFLite and ONNX, fp32 and int8:
+    (report, export folder, model.keras). About 40-60 s on 2 shared cores; used by slow tests only."""
+    from edgevision.export.pipeline import ExportOptions, export_model
+    from tests.detector_models import build_detector
+
+    model_path = build_detector(tmp_path_factory.mktemp("detector"))
+    out = tmp_path_factory.mktemp("detector_export")
+    options = ExportOptions(formats=("tflite", "onnx"), quantize=("none", "int8"), calib_count=32, eval_count=20,
+                            max_map_drop=1.0)  # an untrained detector: the plumbing is checked, not int8 quality
+    return export_model(model_path, out, options), out, model_path

@@ -28,8 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.runtime.video_clips import pan_frames, write_video  # noqa: E402
 
-# Stages that run one after the other in the same thread (model.predict) form one pipeline step.
-THREAD_STEPS = {"capture": ("capture",), "predict": ("preprocess", "inference", "postprocess"),
+# Stages that run one after the other in the same thread form one pipeline step: the source's
+# reader decodes and pre-processes, the main loop infers and post-processes, the render thread draws.
+THREAD_STEPS = {"capture": ("capture", "preprocess"), "predict": ("inference", "postprocess"),
                 "render": ("render",)}
 
 

@@ -39,6 +39,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "validation split recorded with the model)")
     parser.add_argument("--min-agreement", type=_agreement, default=0.97,
                         help="least top-1 agreement with Keras a quantized file must reach (default 0.97)")
+    parser.add_argument("--max-map-drop", type=float, default=0.05,
+                        help="detectors: largest mAP@.5 loss an int8 file may show against Keras (default 0.05)")
     parser.add_argument("--allow-float-fallback", action="store_true",
                         help="int8: keep ops that cannot be integer-quantized in float instead of stopping")
     parser.add_argument("--keep-float", type=lambda t: tuple(p.strip() for p in t.split(",") if p.strip()),
@@ -58,6 +60,7 @@ def run(args) -> int:
     options = ExportOptions(
         formats=args.format, quantize=args.quantize, io_dtype=args.io_dtype, calib_data=args.calib_data,
         calib_count=args.calib_count, eval_data=args.eval_data, min_agreement=args.min_agreement,
+        max_map_drop=args.max_map_drop,
         allow_float_fallback=args.allow_float_fallback, keep_float=args.keep_float, unsafe=args.unsafe,
         opset=args.opset,
     )

@@ -21,15 +21,16 @@ INPUT_NAME = "input"
 CALIBRATION_BATCH = 16
 
 
-def convert(model, opset: int = DEFAULT_OPSET):
-    """The float32 `onnx.ModelProto` of `model`, input NHWC float32 with a dynamic batch dimension."""
+def convert(model, opset: int = DEFAULT_OPSET, batch: int | None = None):
+    """The float32 `onnx.ModelProto` of `model`, input NHWC float32 with a dynamic batch dimension
+    (or `batch` fixed, as detectors with their single-image post-processing need)."""
     import onnx
     import tensorflow as tf
 
     if opset < DEFAULT_OPSET:
         raise UserError(f"ONNX opset {opset} is too old: use {DEFAULT_OPSET} or newer")
     _, height, width, channels = model.inputs[0].shape
-    signature = [tf.TensorSpec([None, height, width, channels], tf.float32, name=INPUT_NAME)]
+    signature = [tf.TensorSpec([batch, height, width, channels], tf.float32, name=INPUT_NAME)]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
         model.export(str(path), format="onnx", verbose=False, opset_version=opset, input_signature=signature)

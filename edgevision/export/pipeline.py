@@ -35,6 +35,7 @@ class ExportOptions:
     eval_data: str | None = None
     eval_count: int | None = 500
     min_agreement: float = 0.97
+    max_map_drop: float = 0.05  # detectors: largest int8 mAP@.5 loss against Keras
     allow_float_fallback: bool = False
     keep_float: tuple[str, ...] = ()  # ("auto",) or layer names
     unsafe: bool = False
@@ -73,6 +74,8 @@ def _validate(options: ExportOptions) -> None:
         raise UserError(f"unknown --io-dtype {options.io_dtype!r}: use {', '.join(tflite_export.IO_DTYPES)}")
     if not 0 < options.min_agreement <= 1:
         raise UserError(f"--min-agreement {options.min_agreement} must be in (0, 1]")
+    if not 0 <= options.max_map_drop <= 1:
+        raise UserError(f"--max-map-drop {options.max_map_drop} must be in [0, 1]")
     if options.calib_count < 1:
         raise UserError(f"--calib-count {options.calib_count} must be at least 1")
 
@@ -201,9 +204,14 @@ def export_model(model_path, out_dir, options: ExportOptions | None = None) -> d
     started = time.perf_counter()
     stage = report.Stages()
     model_path, out_dir = Path(model_path), Path(out_dir)
+    detector = _is_detector(model_path)
     with stage("load"):
-        model = source.load_keras_model(model_path, unsafe=options.unsafe)
+        model = source.load_keras_model(model_path, unsafe=options.unsafe, outputs=2 if detector else 1)
     info = source.describe_source(model_path, model)
+    if detector:
+        from edgevision.export import detection
+
+        return _raise_on_failure(detection.export_detector(model_path, out_dir, options, model, info), out_dir)
     _check_normalisation(model, info, model_path)
     plan = _plan(options)
 
@@ -251,6 +259,21 @@ def export_model(model_path, out_dir, options: ExportOptions | None = None) -> d
 
     result = report.build(ctx, extra_sections, seconds=time.perf_counter() - started, stages=stage)
     report.write(out_dir, result)
+    return _raise_on_failure(result, out_dir)
+
+
+def _is_detector(model_path: Path) -> bool:
+    """The sidecar says task "detect" (a broken sidecar is reported by describe_source)."""
+    from edgevision.metadata import read_sidecar
+
+    try:
+        info = read_sidecar(model_path)
+    except ValueError:
+        return False
+    return info is not None and info.task == "detect"
+
+
+def _raise_on_failure(result: dict, out_dir: Path) -> dict:
     failed = [a for a in result["artifacts"] if a["passed"] is False and not a.get("superseded_by")]
     if failed:
         names = ", ".join(f"{Path(a['path']).name} ({'; '.join(a['failures'])})" for a in failed)

@@ -103,6 +103,10 @@ def rows(result: dict) -> list[list[str]]:
 
 def table(result: dict) -> str:
     """A fixed-width table for the terminal."""
+    if result.get("task") == "detect":
+        from edgevision.export import detection
+
+        return detection.table(result)
     body = [list(COLUMNS), *rows(result)]
     widths = [max(len(r[i]) for r in body) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in body]

@@ -42,8 +42,9 @@ def read_keras_config(path: Path) -> dict:
         raise UserError(f"{path} is not a Keras model ({exc}): save it with model.save('model.keras')") from exc
 
 
-def load_keras_model(path, unsafe: bool = False):
-    """Load `path` with Keras in safe mode (unless `unsafe`); UserError on anything a user can fix."""
+def load_keras_model(path, unsafe: bool = False, outputs: int = 1):
+    """Load `path` with Keras in safe mode (unless `unsafe`); UserError on anything a user can fix.
+    `outputs`: how many outputs the model must have (2 for an SSD detector's raw outputs)."""
     path = Path(path)
     config = read_keras_config(path)
     unsafe_layers = sorted({c for c in _layer_classes(config) if c in UNSAFE_LAYERS})
@@ -71,7 +72,11 @@ def load_keras_model(path, unsafe: bool = False):
                 "where the file comes from"
             ) from exc
         raise UserError(f"{path} could not be loaded as a Keras model: {str(exc).splitlines()[0]}") from exc
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
+    if len(model.inputs) != 1 or len(model.outputs) != outputs:
+        if outputs == 2:
+            raise UserError(f"{path} has {len(model.inputs)} input(s) and {len(model.outputs)} output(s): a detector "
+                            "exports from its raw outputs (box encodings, class scores), as `edgevision train --task "
+                            "detect` saves it")
         raise UserError(
             f"{path} has {len(model.inputs)} input(s) and {len(model.outputs)} output(s): export the "
             "single-input, single-output inference model (e.g. GoogLeNet without its auxiliary heads)"

@@ -169,6 +169,14 @@ def flex_ops(flatbuffer: bytes) -> list[str]:
     return sorted({n for n in _op_names(_model_object(flatbuffer)) if n.startswith("Flex")})
 
 
+def custom_ops(flatbuffer: bytes) -> list[str]:
+    """Names of the custom ops of a TFLite model (e.g. TFLite_Detection_PostProcess), Flex ops included."""
+    model = _model_object(flatbuffer)
+    return sorted({model.operatorCodes[op.opcodeIndex].customCode.decode()
+                   for subgraph in model.subgraphs for op in subgraph.operators or []
+                   if model.operatorCodes[op.opcodeIndex].customCode})
+
+
 def float_ops(flatbuffer: bytes) -> list[str]:
     """Ops of a quantized model that still compute in float (their inputs are float32 activations)."""
     from tensorflow.lite.python import schema_py_generated as schema

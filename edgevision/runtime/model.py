@@ -1,11 +1,15 @@
 """Loaded models: `Classifier` and `Detector`, both `model.predict(frame_bgr) -> result`.
 
 One object per model file: validated bytes, an interpreter, its description and the
-pre-processing buffers. Not thread-safe: use one model per thread.
+pre-processing buffers. `predict` is `predict_prepared(prepare(frame))`; the video pipeline
+calls the two halves in different threads (pre-processing in the capture thread), which is
+safe because `prepare()` hands out its own copy of the tensor. Otherwise not thread-safe: use
+one model per thread.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -18,7 +22,7 @@ from edgevision.runtime.backends import open_backend
 from edgevision.runtime.description import describe, input_layout
 from edgevision.runtime.labels import align_labels, detection_labels, read_labels
 from edgevision.runtime.modelfile import read_model_file
-from edgevision.runtime.preprocess import Preprocessor
+from edgevision.runtime.preprocess import Preprocessor, Transform
 
 
 class ClassificationResult(NamedTuple):
@@ -29,6 +33,14 @@ class ClassificationResult(NamedTuple):
 class DetectionResult(NamedTuple):
     detections: list  # [Detection(index, label, score, box=(xmin, ymin, xmax, ymax))], best first
     timings_ms: dict
+
+
+class Prepared(NamedTuple):
+    """A frame turned into model input by `model.prepare(frame)`, ready for `model.predict_prepared`."""
+
+    tensor: np.ndarray
+    transform: Transform  # model pixels -> frame pixels (detection boxes)
+    preprocess_ms: float
 
 
 def load(path, threads: int | None = None, labels=None, mean=None, std=None, letterbox: bool = False):
@@ -66,24 +78,35 @@ class _Model:
                                            std=info.std, letterbox=letterbox, layout=layout)
         except ValueError as exc:
             raise UserError(f"{self.path}: {exc}: re-export the model with `edgevision export`") from None
+        self._preprocess_lock = threading.Lock()  # one set of pre-processing buffers
 
     @property
     def input_size(self) -> tuple[int, int]:
         return self.info.input_size
 
-    def _run(self, frame_bgr):
+    def prepare(self, frame_bgr, *, copy: bool = True) -> Prepared:
+        """Pre-process one BGR frame (the one path, `runtime/preprocess.py`).
+
+        With `copy` (the default) the tensor is this frame's own, so frames can be prepared ahead
+        in another thread; `copy=False` returns the model's buffer, overwritten by the next call.
+        """
         if not isinstance(frame_bgr, np.ndarray):
             raise TypeError(f"predict() takes a numpy image, got {type(frame_bgr).__name__}")
-        t0 = time.perf_counter()
-        tensor, transform = self.preprocess(frame_bgr)
+        with self._preprocess_lock:
+            start = time.perf_counter()
+            tensor, transform = self.preprocess(frame_bgr)
+            if copy:
+                tensor = tensor.copy()
+            return Prepared(tensor, transform, (time.perf_counter() - start) * 1e3)
+
+    def _invoke(self, prepared: Prepared):
         t1 = time.perf_counter()
-        outputs = self.backend.invoke([tensor])
-        t2 = time.perf_counter()
-        return outputs, transform, t0, t1, t2
+        outputs = self.backend.invoke([prepared.tensor])
+        return outputs, t1, time.perf_counter()
 
     @staticmethod
-    def _timings(t0, t1, t2, t3):
-        return {"preprocess": (t1 - t0) * 1e3, "inference": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3}
+    def _timings(prepared, t1, t2, t3):
+        return {"preprocess": prepared.preprocess_ms, "inference": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3}
 
 
 class Classifier(_Model):
@@ -99,12 +122,17 @@ class Classifier(_Model):
         self.top_k, self.threshold = top_k, threshold
 
     def predict(self, frame_bgr, top_k: int | None = None, threshold: float | None = None) -> ClassificationResult:
-        outputs, _, t0, t1, t2 = self._run(frame_bgr)
+        return self.predict_prepared(self.prepare(frame_bgr, copy=False), top_k, threshold)
+
+    def predict_prepared(self, prepared: Prepared, top_k: int | None = None,
+                         threshold: float | None = None) -> ClassificationResult:
+        """Inference and post-processing of a frame `prepare()` made ready."""
+        outputs, t1, t2 = self._invoke(prepared)
         out = self.output_specs[0]
         scores = classification.scores_from_output(outputs[0], out.scale, out.zero_point, self.info.output_layout)
         classes = classification.top_k(scores, self.labels, self.top_k if top_k is None else top_k,
                                        self.threshold if threshold is None else threshold)
-        return ClassificationResult(classes, self._timings(t0, t1, t2, time.perf_counter()))
+        return ClassificationResult(classes, self._timings(prepared, t1, t2, time.perf_counter()))
 
 
 class Detector(_Model):
@@ -137,8 +165,13 @@ class Detector(_Model):
             raise UserError(f"{self.path}: a detector with output_layout {layout!r} is not supported")
 
     def predict(self, frame_bgr, threshold: float | None = None) -> DetectionResult:
+        return self.predict_prepared(self.prepare(frame_bgr, copy=False), threshold)
+
+    def predict_prepared(self, prepared: Prepared, threshold: float | None = None) -> DetectionResult:
+        """Inference and post-processing (decoding, NMS) of a frame `prepare()` made ready."""
         threshold = self.threshold if threshold is None else threshold
-        outputs, transform, t0, t1, t2 = self._run(frame_bgr)
+        transform = prepared.transform
+        outputs, t1, t2 = self._invoke(prepared)
         outputs = [classification.dequantize(o, s.scale, s.zero_point) if s.scale is not None else o
                    for o, s in zip(outputs, self.output_specs, strict=True)]
         if self.info.output_layout == "ssd_postprocessed":
@@ -148,7 +181,7 @@ class Detector(_Model):
             found = detection.from_raw(encodings, scores, self.anchors, self.labels, transform,
                                        scales=self.box_scales, threshold=threshold,
                                        iou_threshold=self.iou_threshold, max_detections=self.max_detections)
-        return DetectionResult(found, self._timings(t0, t1, t2, time.perf_counter()))
+        return DetectionResult(found, self._timings(prepared, t1, t2, time.perf_counter()))
 
 
 def _output_names(backend, specs):

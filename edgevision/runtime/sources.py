@@ -4,9 +4,11 @@ Each source reads frames through OpenCV in its own thread into a bounded queue, 
 overlaps with inference. Live sources (camera, URL) keep only the newest frame and count the
 ones they dropped; files and folders deliver every frame (the reader waits, nothing is lost).
 A network stream that breaks is reopened with exponential backoff, a bounded number of times.
+`source.prepare`, when set, runs on every frame in the reader thread too (the video pipeline
+sets it to the model's pre-processing) and its result travels with the frame.
 
     with open_source("clip.mp4") as source:
-        for frame in source:          # Frame(image, index, capture_ms, dropped)
+        for frame in source:          # Frame(image, index, capture_ms, dropped, prepared)
             ...
 """
 
@@ -24,6 +26,11 @@ import numpy as np
 
 from edgevision.errors import UserError
 
+# Frames a file or folder source may hold ahead of the model (and the pipeline behind it): about
+# 64 MiB of pixels, between 8 and 32 frames (24 at 720p, 10 at 1080p). Slack absorbs a stall of
+# one stage on a busy machine instead of stopping the others; live sources hold one frame.
+FILE_QUEUE_BYTES = 64 * 2**20
+FILE_QUEUE_FRAMES = (8, 32)
 URL_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 
@@ -37,6 +44,7 @@ class Frame:
     index: int
     capture_ms: float
     dropped: int = 0
+    prepared: object = None  # what `source.prepare(image)` returned, in the reader thread
 
 
 @dataclass
@@ -74,8 +82,12 @@ def describe(spec) -> str:
     return "file"
 
 
-def open_source(spec, *, queue_size: int = 8, open_timeout_s: float = 10.0, backoff: Backoff | None = None):
-    """Open `spec` (`0`, `clip.mp4`, `rtsp://...`, `frames/`) and start reading; UserError when it cannot be."""
+def open_source(spec, *, queue_size: int | None = None, open_timeout_s: float = 10.0,
+                backoff: Backoff | None = None):
+    """Open `spec` (`0`, `clip.mp4`, `rtsp://...`, `frames/`) and start reading; UserError when it cannot be.
+
+    `queue_size`: frames a file or folder may read ahead (default: `file_queue_size` of its frames).
+    """
     kind = describe(spec)
     spec = str(spec)
     _quiet_opencv()
@@ -85,12 +97,22 @@ def open_source(spec, *, queue_size: int = 8, open_timeout_s: float = 10.0, back
         reopen = lambda: _open_url(spec, open_timeout_s)  # noqa: E731
         capture = reopen()
         if _frame_count(capture) > 0:  # a video file on a web server: every frame, no reconnecting
-            return CaptureSource(_redact(spec), capture, live=False, queue_size=queue_size)
+            return CaptureSource(_redact(spec), capture, live=False,
+                                 queue_size=queue_size or file_queue_size(*_frame_size(capture)))
         return CaptureSource(_redact(spec), capture, live=True, queue_size=1, reopen=reopen,
                              backoff=backoff or Backoff())
     if kind == "folder":
-        return FolderSource(spec, queue_size=queue_size)
-    return CaptureSource(spec, _open_file(spec), live=False, queue_size=queue_size)
+        return FolderSource(spec, queue_size=queue_size or file_queue_size())
+    capture = _open_file(spec)
+    return CaptureSource(spec, capture, live=False, queue_size=queue_size or file_queue_size(*_frame_size(capture)))
+
+
+def file_queue_size(width: int = 0, height: int = 0) -> int:
+    """Frames to read ahead from a file of this frame size (unknown size: the fewest)."""
+    least, most = FILE_QUEUE_FRAMES
+    if width <= 0 or height <= 0:
+        return least
+    return int(min(max(FILE_QUEUE_BYTES // (width * height * 3), least), most))
 
 
 class _ThreadedSource:
@@ -103,7 +125,9 @@ class _ThreadedSource:
         self.frames_read = 0
         self.frames_dropped = 0
         self.warning: str | None = None  # set when the stream ended by failing after frames were read
-        self._queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
+        self.prepare = None  # optional image -> anything, run on each frame in the reader thread
+        self.queue_size = max(1, queue_size)
+        self._queue: queue.Queue = queue.Queue(maxsize=self.queue_size)
         self._stop = threading.Event()
         self._dropped_reported = 0
         self._thread = threading.Thread(target=self._run, name=f"capture:{name}", daemon=True)
@@ -128,6 +152,9 @@ class _ThreadedSource:
                     break
                 frame = Frame(image, self.frames_read, (time.perf_counter() - start) * 1000.0)
                 self.frames_read += 1
+                prepare = self.prepare
+                if prepare is not None:
+                    frame.prepared = prepare(image)
                 if self.live:
                     self._put_newest(frame)
                 elif not self._put_waiting(frame):
@@ -348,6 +375,13 @@ def _frame_count(capture) -> int:
 
     count = capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0
     return int(count) if 0 < count < 1e12 else 0
+
+
+def _frame_size(capture) -> tuple[int, int]:
+    """(width, height) the capture declares, (0, 0) when unknown."""
+    import cv2
+
+    return int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
 
 
 def _declared_fps(capture) -> float:

@@ -28,10 +28,13 @@ class FakeClassifier:
         self.seconds = seconds
         self.calls = 0
 
-    def predict(self, frame_bgr):
+    def prepare(self, frame_bgr):
+        return float(frame_bgr.mean())
+
+    def predict_prepared(self, mean):
         self.calls += 1
         time.sleep(self.seconds)
-        bright = float(frame_bgr.mean()) > 60
+        bright = mean > 60
         return Result([Class(int(bright), "bright" if bright else "dark", 0.9)],
                       {"preprocess": 0.1, "inference": self.seconds * 1000, "postprocess": 0.01})
 
@@ -133,3 +136,95 @@ def test_live_source_drops_are_reported(tmp_path):
     assert summary["dropped"] > 0
     assert summary["frames"] + summary["dropped"] == 60
     assert summary["source_live"] is True
+
+
+class SlowSink(ListSink):
+    """Writes slowly, so the queues fill and frames are pre-processed well ahead of inference."""
+
+    def write(self, image):
+        time.sleep(0.005)
+        super().write(image)
+
+
+class Recorder:
+    """A real model that also notes, in order, the top-1 label of each frame it answers."""
+
+    def __init__(self, model):
+        self.model, self.info, self.size_bytes, self.labels = model, model.info, model.size_bytes, []
+
+    def prepare(self, image):
+        return self.model.prepare(image)
+
+    def predict_prepared(self, prepared):
+        result = self.model.predict_prepared(prepared)
+        self.labels.append(result.top_k[0].label)
+        return result
+
+
+def test_a_folder_is_delivered_whole_in_order_each_frame_with_its_own_answer(tmp_path):
+    import cv2
+
+    from edgevision.runtime import load
+
+    from .tiny_models import colour_classifier_onnx, solid_bgr
+
+    bgr = {"red": (0, 0, 255), "green": (0, 255, 0), "blue": (255, 0, 0)}
+    names = [("red", "green", "blue", "blue", "red", "green")[i % 6 if i % 7 else 2] for i in range(40)]
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i, name in enumerate(names):
+        cv2.imwrite(str(frames / f"{i:03d}.png"), solid_bgr(bgr[name], 90, 120))
+    model = Recorder(load(colour_classifier_onnx(tmp_path / "colours.onnx"), labels=list(bgr)))
+    sink = SlowSink()
+    pipeline = Pipeline(model, open_source(frames), [sink])
+    pipeline.run()
+    assert model.labels == names  # every frame, in order, answered from its own pixels
+    corners = [tuple(int(v) for v in image[-1, -1]) for image in sink.images]  # no overlay there
+    assert corners == [bgr[name] for name in names]
+    summary = pipeline.summary()
+    assert summary["frames"] == 40 and summary["dropped"] == 0
+    assert all(st["count"] == 40 for st in summary["stages"].values())
+
+
+def test_a_live_source_delivers_only_ever_newer_frames_and_the_last_one(tmp_path):
+    class Camera:
+        """Frame n has every pixel n (mod 256); 80 frames, 2 ms apart."""
+
+        def __init__(self):
+            self.sent = 0
+
+        def read(self):
+            if self.sent == 80:
+                return False, None
+            time.sleep(0.002)
+            self.sent += 1
+            return True, np.full((48, 64, 3), self.sent - 1, np.uint8)
+
+        def get(self, prop):
+            return 30.0
+
+        def release(self):
+            pass
+
+    sink = ListSink()
+    pipeline = Pipeline(FakeClassifier(seconds=0.02), CaptureSource("camera 0", Camera(), live=True, queue_size=1),
+                        [sink])
+    pipeline.run()
+    shown = [int(image[-1, -1, 0]) for image in sink.images]
+    assert shown == sorted(set(shown)) and len(shown) < 80  # older frames were dropped, never shown late
+    assert shown[-1] == 79  # the newest frame is the one kept
+    assert pipeline.summary()["frames"] + pipeline.summary()["dropped"] == 80
+
+
+def test_a_file_is_read_ahead_within_a_memory_bound(tmp_path):
+    from edgevision.runtime.sources import FILE_QUEUE_BYTES
+
+    clip = write_video(tmp_path / "big.mp4", synthetic_frames(60, size=(1280, 720)))
+    with open_source(clip) as source:  # nobody consumes: the reader fills its queue and waits
+        deadline = time.time() + 20
+        while source.frames_read < source.queue_size and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert source.frames_read <= source.queue_size + 1
+        assert 8 <= source.queue_size and source.queue_size * 1280 * 720 * 3 <= FILE_QUEUE_BYTES
+        assert sum(1 for _ in source) == 60

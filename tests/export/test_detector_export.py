@@ -1,0 +1,134 @@
+"""`edgevision export` of an SSD detector: TFLite with TFLite_Detection_PostProcess (built-in ops
+otherwise), ONNX with NonMaxSuppression, the four standard outputs, sidecars, the mAP report,
+and agreement of TFLite, ONNX and Keras + the runtime's numpy decoding on the boxes."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.detector_models import DATA, SIZE
+
+pytestmark = pytest.mark.slow
+NAMES = ("model_fp32.tflite", "model_int8.tflite", "model_onnx_fp32.onnx", "model_onnx_int8.onnx")
+
+
+def test_files_sidecars_and_report(exported_detector):
+    result, out, _ = exported_detector
+    for name in NAMES:
+        assert (out / name).is_file() and (out / name).with_suffix(".json").is_file()
+    assert (out / "labels.txt").read_text().split() == ["circle", "square", "triangle", "star"]
+    saved = json.loads((out / "export_report.json").read_text())
+    assert saved["task"] == "detect" and saved["keras"]["map50"] is not None
+    assert saved["evaluation"]["images"] == 20 and saved["calibration"]["images"] == 32
+    by_name = {Path(a["path"]).name: a for a in saved["artifacts"]}
+    assert sorted(by_name) == sorted(NAMES)
+    for name, entry in by_name.items():
+        assert 0 <= entry["map50"] <= 1 and 0 <= entry["map50_95"] <= entry["map50"], name
+        assert entry["size_bytes"] > 0 and entry["gzip_bytes"] > 0 and entry["latency_ms"] > 0, name
+        assert entry["passed"] is True, (name, entry["failures"])
+    # float files reproduce Keras' mAP (the check in the report: within 0.01)
+    for name in ("model_fp32.tflite", "model_onnx_fp32.onnx"):
+        assert abs(by_name[name]["map50"] - saved["keras"]["map50"]) <= 0.01
+    assert by_name["model_int8.tflite"]["size_bytes"] < 0.5 * by_name["model_fp32.tflite"]["size_bytes"]
+    markdown = (out / "export_report.md").read_text()
+    assert "mAP@.5" in markdown and "model_int8.tflite" in markdown
+    for name in NAMES:
+        sidecar = json.loads((out / name).with_suffix(".json").read_text())
+        assert sidecar["task"] == "detect" and sidecar["output_layout"] == "ssd_postprocessed"
+        assert sidecar["labels"] == ["circle", "square", "triangle", "star"] and sidecar["anchors"] is None
+        assert sidecar["extra"]["postprocess"]["max_detections"] == 100
+
+
+def test_tflite_has_only_builtins_and_the_postprocess_op(exported_detector):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edgevision.export.embed import read_tflite
+    from edgevision.export.tflite import _model_object, _op_names, custom_ops, flex_ops
+
+    _, out, _ = exported_detector
+    for name, input_dtype in (("model_fp32.tflite", np.float32), ("model_int8.tflite", np.int8)):
+        data = (out / name).read_bytes()
+        ops = set(_op_names(_model_object(data)))
+        assert "TFLite_Detection_PostProcess" in ops and custom_ops(data) == ["TFLite_Detection_PostProcess"]
+        assert not flex_ops(data)
+        assert read_tflite(data) == json.loads((out / name).with_suffix(".json").read_text())
+        interpreter = Interpreter(model_content=data)  # the stock LiteRT interpreter runs it as it is
+        interpreter.allocate_tensors()
+        assert interpreter.get_input_details()[0]["dtype"] == input_dtype
+        shapes = sorted(tuple(d["shape"]) for d in interpreter.get_output_details())
+        assert shapes == [(1,), (1, 100), (1, 100), (1, 100, 4)]
+        assert sorted(interpreter.get_signature_list()["serving_default"]["outputs"]) == [
+            "detection_boxes", "detection_classes", "detection_scores", "num_detections"]
+    assert "CONV_2D" in ops and "DEQUANTIZE" in ops  # int8: integer network, float post-processing
+
+
+def test_onnx_holds_non_max_suppression_and_four_outputs(exported_detector):
+    import onnx
+
+    _, out, _ = exported_detector
+    for name in ("model_onnx_fp32.onnx", "model_onnx_int8.onnx"):
+        proto = onnx.load(str(out / name))
+        ops = {node.op_type for node in proto.graph.node}
+        assert "NonMaxSuppression" in ops and "Exp" in ops  # decoding and NMS are in the graph
+        assert [o.name for o in proto.graph.output] == [
+            "detection_boxes", "detection_classes", "detection_scores", "num_detections"]
+        assert [d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim] == [1, SIZE, SIZE, 3]
+    assert "QuantizeLinear" in {n.op_type for n in onnx.load(str(out / "model_onnx_int8.onnx")).graph.node}
+
+
+def _keyed(detections):
+    return sorted((d.index, round(d.score, 3), tuple(np.round(d.box, 1))) for d in detections)
+
+
+def test_tflite_onnx_and_keras_give_the_same_boxes(exported_detector):
+    import keras
+
+    from edgevision.data.detection import load_detection
+    from edgevision.export.detection import keras_detections
+    from edgevision.export.ssd_postprocess import PostProcess
+    from edgevision.metadata import read_sidecar
+    from edgevision.runtime import load
+
+    _, out, model_path = exported_detector
+    images = load_detection(DATA, "val", SIZE, 0, 8).images
+    tflite, onnx_model = load(out / "model_fp32.tflite", threads=1), load(out / "model_onnx_fp32.onnx", threads=1)
+    info = read_sidecar(model_path)
+    anchors = np.asarray(info.anchors, np.float32)
+    post = PostProcess(num_classes=4)
+    reference = keras_detections(keras.saving.load_model(model_path, compile=False), images, info, anchors, post)
+    compared = 0
+    for image, (ref_boxes, ref_scores, ref_classes) in zip(images, reference, strict=True):
+        frame = np.ascontiguousarray(image[..., ::-1])
+        a = tflite.predict(frame, threshold=0.3).detections
+        b = onnx_model.predict(frame, threshold=0.3).detections
+        assert len(a) == len(b)
+        for x, y in zip(sorted(a, key=lambda d: -d.score), sorted(b, key=lambda d: -d.score), strict=True):
+            assert x.index == y.index and x.score == pytest.approx(y.score, abs=1e-4)
+            assert x.box == pytest.approx(y.box, abs=0.05)
+        kept = ref_scores >= 0.3
+        assert len(a) == int(kept.sum())
+        order = np.argsort(-ref_scores[kept], kind="stable")
+        for det, box, score, cls in zip(sorted(a, key=lambda d: -d.score), ref_boxes[kept][order],
+                                        ref_scores[kept][order], ref_classes[kept][order], strict=True):
+            # TF and LiteRT/XNNPACK sum in different orders: scores differ by ~1e-4
+            assert det.index == int(cls) and det.score == pytest.approx(float(score), abs=2e-3)
+            assert det.box == pytest.approx(tuple(box), abs=0.2)
+        compared += len(a)
+    assert compared >= 10  # the test detector finds boxes: there was something to compare
+
+
+def test_detector_export_refusals(tmp_path, cli):
+    from edgevision.metadata import read_sidecar, write_sidecar
+    from tests.detector_models import build_detector
+
+    model_path = build_detector(tmp_path / "run", data=None)
+    result = cli("export", model_path, "--out", tmp_path / "a", "--quantize", "fp16")
+    assert result.returncode == 2 and "detectors take --quantize none,int8" in result.stderr
+    info = read_sidecar(model_path)
+    info.anchors = None
+    write_sidecar(model_path, info)
+    result = cli("export", model_path, "--out", tmp_path / "b")
+    assert result.returncode == 2 and "no raw SSD outputs with anchors" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "b" / "model_fp32.tflite").exists()
