@@ -10,10 +10,10 @@ import pytest
 
 from tests.detector_models import DATA, SIZE
 
-pytestmark = pytest.mark.slow
 NAMES = ("model_fp32.tflite", "model_int8.tflite", "model_onnx_fp32.onnx", "model_onnx_int8.onnx")
 
 
+@pytest.mark.slow
 def test_files_sidecars_and_report(exported_detector):
     result, out, _ = exported_detector
     for name in NAMES:
@@ -41,6 +41,7 @@ def test_files_sidecars_and_report(exported_detector):
         assert sidecar["extra"]["postprocess"]["max_detections"] == 100
 
 
+@pytest.mark.slow
 def test_tflite_has_only_builtins_and_the_postprocess_op(exported_detector):
     from ai_edge_litert.interpreter import Interpreter
 
@@ -64,6 +65,7 @@ def test_tflite_has_only_builtins_and_the_postprocess_op(exported_detector):
     assert "CONV_2D" in ops and "DEQUANTIZE" in ops  # int8: integer network, float post-processing
 
 
+@pytest.mark.slow
 def test_onnx_holds_non_max_suppression_and_four_outputs(exported_detector):
     import onnx
 
@@ -82,6 +84,7 @@ def _keyed(detections):
     return sorted((d.index, round(d.score, 3), tuple(np.round(d.box, 1))) for d in detections)
 
 
+@pytest.mark.slow
 def test_tflite_onnx_and_keras_give_the_same_boxes(exported_detector):
     import keras
 
@@ -119,6 +122,7 @@ def test_tflite_onnx_and_keras_give_the_same_boxes(exported_detector):
     assert compared >= 10  # the test detector finds boxes: there was something to compare
 
 
+@pytest.mark.slow
 def test_detector_export_refusals(tmp_path, cli):
     from edgevision.metadata import read_sidecar, write_sidecar
     from tests.detector_models import build_detector
@@ -132,3 +136,45 @@ def test_detector_export_refusals(tmp_path, cli):
     result = cli("export", model_path, "--out", tmp_path / "b")
     assert result.returncode == 2 and "no raw SSD outputs with anchors" in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "b" / "model_fp32.tflite").exists()
+
+
+@pytest.mark.slow
+def test_eval_data_from_a_yolo_folder(exported_detector, tmp_path, cli):
+    """--eval-data takes a detection dataset on disk (here YOLO txt); mAP is measured on all of it."""
+    import cv2
+
+    from edgevision.data.detection import load_detection
+
+    _, _, model_path = exported_detector
+    folder = tmp_path / "yolo"
+    (folder / "images").mkdir(parents=True)
+    (folder / "labels").mkdir()
+    (folder / "classes.txt").write_text("circle\nsquare\ntriangle\nstar\n")
+    found = load_detection(DATA, "test", SIZE, 0, 12)
+    for i, (image, boxes, classes) in enumerate(zip(found.images, found.boxes, found.classes, strict=True)):
+        cv2.imwrite(str(folder / "images" / f"{i}.png"), image[..., ::-1])
+        lines = [f"{c} {(x1 + x2) / 2 / SIZE} {(y1 + y2) / 2 / SIZE} {(x2 - x1) / SIZE} {(y2 - y1) / SIZE}"
+                 for (x1, y1, x2, y2), c in zip(boxes.tolist(), classes.tolist(), strict=True)]
+        (folder / "labels" / f"{i}.txt").write_text("\n".join(lines) + "\n")
+    result = cli("export", model_path, "--out", tmp_path / "out", "--eval-data", folder, "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["evaluation"]["images"] == 12 and str(folder) in doc["evaluation"]["source"]
+    (entry,) = doc["artifacts"]
+    assert Path(entry["path"]).name == "model_fp32.tflite" and entry["passed"] is True
+    assert abs(entry["map50"] - doc["keras"]["map50"]) <= 0.01
+
+
+def test_detector_map_checks():
+    """Float detector files must match Keras' mAP within 0.01; int8 may lose at most --max-map-drop."""
+    from edgevision.export.detection import _check
+
+    keras_map = {"map50": 0.80, "map50_95": 0.50}
+    fp32 = {"quantization": "none", "map50": 0.795, "map50_95": 0.505}
+    assert _check(fp32, keras_map, 0.05) == []
+    assert _check({**fp32, "map50_95": 0.48}, keras_map, 0.05) == [
+        "mAP@[.5:.95] 0.480 differs from Keras 0.500 by 0.020 > 0.01"]
+    int8 = {"quantization": "int8", "map50": 0.76, "map50_95": 0.30}
+    assert _check(int8, keras_map, 0.05) == []
+    assert _check(int8, keras_map, 0.02) == ["mAP@.5 drop 0.040 > 0.02"]
+    assert _check(int8, None, 0.0) == []
