@@ -111,9 +111,11 @@ def onnx_postprocess(anchors: np.ndarray, post: PostProcess, opset_imports, ir_v
     }
     init = [numpy_helper.from_array(np.asarray(v), name=f"pp/{name}") for name, v in consts.items()]
 
-    def node(op, inputs, outputs, **attrs):
-        return helper.make_node(op, [i if i.startswith(("box_", "class_")) else f"pp/{i}" for i in inputs],
-                                [f"pp/{o}" if o not in OUTPUT_NAMES else o for o in outputs], **attrs)
+    public = {"box_encodings", "class_scores", *OUTPUT_NAMES}  # the graph's inputs and outputs
+
+    def node(op, inputs, outputs, **attrs):  # internal names get a "pp/" prefix
+        return helper.make_node(op, [i if i in public else f"pp/{i}" for i in inputs],
+                                [o if o in public else f"pp/{o}" for o in outputs], **attrs)
 
     opset = next((o.version for o in opset_imports if o.domain in ("", "ai.onnx")), 17)
     if opset >= 18:  # ReduceMax takes its axes as an input from opset 18 on
