@@ -59,7 +59,10 @@ def write_tflite_saved_model(model, anchors: np.ndarray, post: PostProcess, dire
     """A SavedModel of the frozen Keras detector followed by the post-processing function.
 
     `model` outputs (box encodings [1, N, 4], class scores [1, N, C+1]); `anchors` [N, 4] as
-    (ycenter, xcenter, h, w). The serving signature names the four outputs OUTPUT_NAMES.
+    (ycenter, xcenter, h, w). As in TF OD API TF2 exports, the serving signature returns the op's
+    outputs reversed: output_0 count, output_1 scores, output_2 classes, output_3 boxes (the
+    converted file then holds them in the TF2 tensor order scores, boxes, count, classes), so code
+    written for those models (pycoral's `detect.get_objects`, ...) reads ours unchanged.
     """
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
@@ -86,7 +89,7 @@ def write_tflite_saved_model(model, anchors: np.ndarray, post: PostProcess, dire
         def serve(self, image):
             encodings, scores = frozen(image)
             boxes, classes, found, count = postprocess(encodings, scores, tf.constant(anchor_values))
-            return dict(zip(OUTPUT_NAMES, (boxes, classes, found, count), strict=True))
+            return count, found, classes, boxes
 
     module = Detector()
     tf.saved_model.save(module, str(directory), signatures=module.serve.get_concrete_function())

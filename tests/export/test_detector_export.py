@@ -58,11 +58,41 @@ def test_tflite_has_only_builtins_and_the_postprocess_op(exported_detector):
         interpreter = Interpreter(model_content=data)  # the stock LiteRT interpreter runs it as it is
         interpreter.allocate_tensors()
         assert interpreter.get_input_details()[0]["dtype"] == input_dtype
-        shapes = sorted(tuple(d["shape"]) for d in interpreter.get_output_details())
-        assert shapes == [(1,), (1, 100), (1, 100), (1, 100, 4)]
+        # the TF OD API TF2 layout: tensors in the order scores, boxes, count, classes
+        shapes = [tuple(d["shape"]) for d in interpreter.get_output_details()]
+        assert shapes == [(1, 100), (1, 100, 4), (1,), (1, 100)]
         assert sorted(interpreter.get_signature_list()["serving_default"]["outputs"]) == [
-            "detection_boxes", "detection_classes", "detection_scores", "num_detections"]
+            "output_0", "output_1", "output_2", "output_3"]
     assert "CONV_2D" in ops and "DEQUANTIZE" in ops  # int8: integer network, float post-processing
+
+
+@pytest.mark.slow
+def _pycoral_style(path, image):
+    """What code written for TF2 OD API TFLite models does (pycoral's detect.get_objects): the
+    signature's output_0 count, output_1 scores, output_2 classes, output_3 boxes."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    runner = interpreter.get_signature_runner()
+    outputs = runner(image=((image.astype(np.float32) - 127.5) / 127.5)[None])
+    count = int(outputs["output_0"][0])
+    return [(int(c), float(s), tuple(b)) for s, c, b in zip(
+        outputs["output_1"][0][:count], outputs["output_2"][0][:count], outputs["output_3"][0][:count], strict=True)]
+
+
+@pytest.mark.slow
+def test_tflite_reads_as_tf2_object_detection_api_models_do(exported_detector):
+    from edgevision.data.detection import load_detection
+    from edgevision.runtime import load
+
+    _, out, _ = exported_detector
+    image = load_detection(DATA, "val", SIZE, 0, 1).images[0]
+    third_party = [d for d in _pycoral_style(out / "model_fp32.tflite", image) if d[1] >= 0.5]
+    ours = load(out / "model_fp32.tflite", threads=1).predict(np.ascontiguousarray(image[..., ::-1])).detections
+    assert third_party and len(third_party) == len(ours)
+    for (cls, score, (ymin, xmin, ymax, xmax)), det in zip(third_party, ours, strict=True):
+        assert (cls, score) == (det.index, pytest.approx(det.score))
+        assert det.box == pytest.approx(np.clip([xmin, ymin, xmax, ymax], 0, 1) * SIZE, abs=1e-3)
 
 
 @pytest.mark.slow
