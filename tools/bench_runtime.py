@@ -1,7 +1,9 @@
 """Runtime overhead: `load(...).predict` against a bare LiteRT `invoke()` loop on the same model.
 
-Two ratios, medians of one run, bare and runtime measured in alternating rounds in the same
-process so machine noise hits both alike:
+Two ratios, medians of one run. Bare and runtime calls take turns one call at a time (the order
+rotating each turn), in the same process, so machine noise and the other calls' cache and
+thread-pool leftovers hit all of them alike; measured in rounds of ten calls each, the same
+ratios swung by up to 1.3 on the shared machine.
 
 1. per-frame overhead on an input already at model size (BGR, 224x224):
    median(predict) / median(bare invoke)   -- target <= 1.05
@@ -14,7 +16,11 @@ process so machine noise hits both alike:
 4. `edgevision run` on a 720p video file (tools/bench_video.py): throughput against
    1 / (mean time of the slowest stage), in the same run   -- target >= 0.90
 
-    python tools/bench_runtime.py [--model M] [--threads N] [--rounds 15] [--per-round 10]
+The bare loop runs on an interpreter of its own, opened from the file as a user of LiteRT would;
+the same invoke() on the runtime's own interpreter is printed too, to tell runtime overhead from
+two interpreters of one model running at different speeds.
+
+    python tools/bench_runtime.py [--model M] [--threads N] [--samples 200]
                                   [--video-frames 150] [--video-repeats 3]
 """
 
@@ -60,8 +66,7 @@ def main(argv=None):
     parser.add_argument("--model", default=str(REFERENCE / "mobilenet_v2_1.0_224_quant.tflite"))
     parser.add_argument("--frame", default=str(REFERENCE / "cat_720p.jpg"))
     parser.add_argument("--threads", type=int, default=default_threads())
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--per-round", type=int, default=10)
+    parser.add_argument("--samples", type=int, default=200, help="calls of each kind, taking turns")
     parser.add_argument("--video-frames", type=int, default=150)
     parser.add_argument("--video-repeats", type=int, default=3, help="0 skips the video figure")
     args = parser.parse_args(argv)
@@ -71,24 +76,28 @@ def main(argv=None):
     height, width = model.input_size
     frame_720p = cv2.imread(args.frame)
     frame_small = cv2.resize(frame_720p, (width, height), interpolation=cv2.INTER_LINEAR)
-    for fn in (bare.invoke, lambda: model.predict(frame_small), lambda: model.predict(frame_720p)):
-        timed(fn, 3)  # warm-up
-
-    samples = {"bare": [], "small": [], "720p": []}
     stages = {"preprocess": [], "inference": [], "postprocess": []}
 
     def predict_720p():
         for k, v in model.predict(frame_720p).timings_ms.items():
             stages[k].append(v)
 
-    for _ in range(args.rounds):
-        samples["bare"] += timed(bare.invoke, args.per_round)
-        samples["small"] += timed(lambda: model.predict(frame_small), args.per_round)
-        samples["720p"] += timed(predict_720p, args.per_round)
+    calls = {"bare": bare.invoke, "own": model.backend.interpreter.invoke,
+             "small": lambda: model.predict(frame_small), "720p": predict_720p}
+    for fn in calls.values():
+        timed(fn, 3)  # warm-up
+    for warm_up_times in stages.values():
+        warm_up_times.clear()
+    samples = {k: [] for k in calls}
+    names = list(calls)
+    for turn in range(args.samples):
+        for name in names[turn % len(names):] + names[:turn % len(names)]:
+            samples[name] += timed(calls[name], 1)
     med = {k: statistics.median(v) for k, v in samples.items()}
     print(f"model {Path(args.model).name}, {args.threads} thread(s), backend {model.backend.name}, "
-          f"pixels fed as {model.preprocess.mode}, {len(samples['bare'])} samples each")
+          f"pixels fed as {model.preprocess.mode}, {args.samples} samples each, taking turns")
     print(f"bare invoke()                    median {med['bare']:8.3f} ms")
+    print(f"  same on the runtime's interpreter  {med['own']:8.3f} ms   ratio {med['own'] / med['bare']:.3f}")
     print(f"predict, input at model size     median {med['small']:8.3f} ms   "
           f"ratio {med['small'] / med['bare']:.3f} (target <= 1.05)")
     print(f"predict, 1280x720 BGR frame      median {med['720p']:8.3f} ms   "

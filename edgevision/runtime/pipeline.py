@@ -41,7 +41,7 @@ class Pipeline:
         self.state = "starting"
         self.interrupted = False
         self.label_counts: Counter = Counter()
-        self._lock = threading.Lock()  # the tracker is fed from two threads
+        self._lock = threading.Lock()  # the render thread feeds the tracker, summary() reads it
         self._last_ms: dict[str, float] = {}
         self._render_error: BaseException | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=LIVE_RENDER_QUEUE if source.live else source.queue_size)
@@ -61,18 +61,11 @@ class Pipeline:
             for frame in self.source:
                 if self._should_stop():
                     break
-                with self._lock:
-                    self.tracker.add("capture", frame.capture_ms)
                 prepared = frame.prepared
                 if prepared is None:  # read before this pipeline was attached to the source
                     prepared = self.model.prepare(frame.image)
                 result = self.model.predict_prepared(prepared)
-                with self._lock:
-                    self.tracker.add_timings(result.timings_ms)
-                    self._last_ms["capture"] = frame.capture_ms
-                    self._last_ms.update(result.timings_ms)
-                self._count_labels(result)
-                self._hand_to_renderer((frame, result))
+                self._hand_to_renderer((frame, result))  # which records the frame's figures
                 processed += 1
                 if self.max_frames and processed >= self.max_frames:
                     break
@@ -112,20 +105,20 @@ class Pipeline:
                 if self._should_stop():  # e.g. q pressed in the window: frames still queued are not shown
                     continue
                 frame, result = item
+                stages_ms = {"capture": frame.capture_ms, **result.timings_ms}
                 start = time.perf_counter()
-                if self.sinks:
-                    with self._lock:
-                        hud = {"fps": self.tracker.fps_rolling, "stages_ms": dict(self._last_ms),
-                               "dropped": self.source.frames_dropped}
+                if self.sinks:  # the HUD shows this frame's stages and the previous frame's render
+                    hud_ms = {**stages_ms, "render": self._last_ms.get("render", 0.0)}
+                    hud = {"fps": self.tracker.fps_rolling, "dropped": self.source.frames_dropped, "stages_ms": hud_ms}
                     image = overlay.draw(frame.image, result, hud, copy=False)
                     for sink in self.sinks:
                         sink.write(image)
-                    render_ms = (time.perf_counter() - start) * 1000.0
-                with self._lock:
-                    if self.sinks:
-                        self.tracker.add("render", render_ms)
-                        self._last_ms["render"] = render_ms
+                    stages_ms["render"] = (time.perf_counter() - start) * 1000.0
+                with self._lock:  # this thread is the tracker's only writer; summary() reads it
+                    self.tracker.add_timings(stages_ms)
                     self.tracker.frame(dropped=frame.dropped)
+                    self._last_ms = stages_ms
+                    self._count_labels(result)
         except BaseException as exc:  # raised again by run() in the main thread
             self._render_error = exc
             while self._queue.get() is not None:  # unblock the producer until it sends the end marker
@@ -143,6 +136,7 @@ class Pipeline:
         """The metrics summary (`--json`, `--metrics`, /stats.json): tracker figures plus run context."""
         with self._lock:
             stats = dict(self.tracker.summary())
+            label_counts = dict(self.label_counts.most_common())
         info = getattr(self.model, "info", None)
         stats.update({
             "model": str(self.model_path) if self.model_path else None,
@@ -154,7 +148,7 @@ class Pipeline:
             "frames_read": self.source.frames_read,
             "state": self.state,
             "outputs": [s.describe() for s in self.sinks],
-            "label_counts": dict(self.label_counts.most_common()),
+            "label_counts": label_counts,
         })
         return stats
 

@@ -83,17 +83,24 @@ def test_truncated_onnx(cli, image, tmp_path):
     _assert_one_line_exit_2(cli("predict", tmp_path / "cut.onnx", image), "cut.onnx", "corrupted")
 
 
-def test_model_whose_input_is_not_an_image(cli, image, tmp_path):
+def test_truncated_tflite(cli, reference, image, tmp_path):
+    (tmp_path / "cut.tflite").write_bytes((reference / V1).read_bytes()[:200_000])
+    _assert_one_line_exit_2(cli("predict", tmp_path / "cut.tflite", image), "cut.tflite", "truncated", "re-export")
+
+
+@pytest.mark.parametrize("shape", [[1, 10], [1, 8, 8], [1, 8, 8, 1], [1, 2, 8, 8, 3]],
+                         ids=["vector", "3-D", "one-channel", "5-D"])
+def test_model_whose_input_is_not_an_image(cli, image, tmp_path, shape):
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
 
     graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 10])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])])
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 9
-    onnx.save(model, str(tmp_path / "vector.onnx"))
-    _assert_one_line_exit_2(cli("predict", tmp_path / "vector.onnx", image), "vector.onnx", "not one 4-D 3-channel image")
+    onnx.save(model, str(tmp_path / "odd.onnx"))
+    _assert_one_line_exit_2(cli("predict", tmp_path / "odd.onnx", image), "odd.onnx", "not one 4-D 3-channel image")
 
 
 def test_unreadable_and_missing_images(cli, reference, tmp_path):
