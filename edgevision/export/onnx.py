@@ -16,6 +16,9 @@ from edgevision.errors import UserError
 
 DEFAULT_OPSET = 17
 INPUT_NAME = "input"
+# Calibration images per ONNX Runtime run: ranges are min/max over all images either way (same
+# file), but batches of 16 calibrate MobileNetV2/224 about 1.5x faster than one image at a time.
+CALIBRATION_BATCH = 16
 
 
 def convert(model, opset: int = DEFAULT_OPSET, batch: int | None = None):
@@ -75,11 +78,12 @@ def quantize(proto, mode: str, calibration: np.ndarray | None = None):
             if calibration is None or len(calibration) == 0:
                 raise ValueError("int8 quantization needs calibration images")
             name = proto.graph.input[0].name
+            batch = CALIBRATION_BATCH if _dynamic_batch(proto) else 1
             # The final softmax stays float: its [0, 1] output needs no int8 and near-ties would collapse.
             softmax = [node.name for node in onnx.load(str(prepared)).graph.node if node.op_type == "Softmax"]
             quantize_static(
                 str(prepared), str(target),
-                _Calibration(name, (image[None] for image in calibration)),
+                _Calibration(name, (calibration[i:i + batch] for i in range(0, len(calibration), batch))),
                 quant_format=QuantFormat.QDQ, per_channel=True,
                 activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
                 nodes_to_exclude=softmax,
@@ -89,3 +93,8 @@ def quantize(proto, mode: str, calibration: np.ndarray | None = None):
         quantized = onnx.load(str(target))
     check(quantized)
     return quantized
+
+
+def _dynamic_batch(proto) -> bool:
+    first = proto.graph.input[0].type.tensor_type.shape.dim[0]
+    return bool(first.dim_param) or not first.HasField("dim_value")

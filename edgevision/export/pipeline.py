@@ -50,11 +50,13 @@ class _Context:
     options: ExportOptions
     model: object
     info: ModelInfo
-    saved_model: str
+    saved_model: str | None  # None when no TFLite file is asked for
     evaluation: calibration.ImageSet | None
     reference: np.ndarray | None
     calibration: calibration.ImageSet | None = None
     artifacts: list = field(default_factory=list)
+    stage: report.Stages = field(default_factory=report.Stages)
+    converter: tflite_export.Converter | None = None  # one per export: converts the graph once
 
 
 def _log(message: str) -> None:
@@ -122,7 +124,8 @@ def _measure(ctx: _Context, path: Path, fmt: str, mode: str, note: dict | None =
         entry.update(top1_agreement=None, accuracy=None, accuracy_drop=None, max_abs_diff=None,
                      latency_ms=None, passed=None, failures=[])
         return entry
-    scores, times = runner.run(path, ctx.evaluation.images, ctx.info, threads=ctx.options.threads)
+    with ctx.stage("parity"):
+        scores, times = runner.run(path, ctx.evaluation.images, ctx.info, threads=ctx.options.threads)
     measured = parity.compare(ctx.reference, scores, ctx.evaluation.labels, ctx.info.output_layout)
     if mode != "none":
         measured["max_abs_diff"] = measured["max_abs_diff"] if mode == "fp16" else None
@@ -141,8 +144,8 @@ def _export_tflite(ctx: _Context, mode: str) -> dict:
         representative = calibration.representative_dataset(ctx.calibration.images, ctx.info)
         extra = _calibration_note(ctx)
     _log(f"converting to TFLite {TAGS[mode]} ...")
-    flatbuffer = tflite_export.convert(ctx.saved_model, mode, options.io_dtype, representative,
-                                       options.allow_float_fallback)
+    with ctx.stage(f"tflite {TAGS[mode]}"):
+        flatbuffer = ctx.converter.convert(mode, options.io_dtype, representative, options.allow_float_fallback)
     return _finish_tflite(ctx, flatbuffer, mode, f"{ctx.model_path.stem}_{TAGS[mode]}.tflite", extra)
 
 
@@ -168,7 +171,8 @@ def _export_onnx(ctx: _Context, mode: str, float_proto) -> dict:
         if mode == "int8":
             images = calibration.normalise(ctx.calibration.images, ctx.info)
             extra.update(_calibration_note(ctx))
-        proto = onnx_export.quantize(float_proto, mode, images)
+        with ctx.stage(f"onnx {TAGS[mode]}"):
+            proto = onnx_export.quantize(float_proto, mode, images)
     description = _describe(ctx, "onnx", mode, None, None, extra)
     embed.embed_onnx(proto, description.to_dict())
     path = ctx.out_dir / f"{ctx.model_path.stem}_onnx_{TAGS[mode]}.onnx"
@@ -198,9 +202,11 @@ def export_model(model_path, out_dir, options: ExportOptions | None = None) -> d
     options = options or ExportOptions()
     _validate(options)
     started = time.perf_counter()
+    stage = report.Stages()
     model_path, out_dir = Path(model_path), Path(out_dir)
     detector = _is_detector(model_path)
-    model = source.load_keras_model(model_path, unsafe=options.unsafe, outputs=2 if detector else 1)
+    with stage("load"):
+        model = source.load_keras_model(model_path, unsafe=options.unsafe, outputs=2 if detector else 1)
     info = source.describe_source(model_path, model)
     if detector:
         from edgevision.export import detection
@@ -211,21 +217,27 @@ def export_model(model_path, out_dir, options: ExportOptions | None = None) -> d
 
     evaluation = reference = None
     if options.eval_data or info.extra.get("data"):
-        evaluation = calibration.evaluation_set(info, model_path, options.eval_data, options.eval_count)
-        reference = parity.keras_scores(model, evaluation.images, info)
+        with stage("keras reference"):
+            evaluation = calibration.evaluation_set(info, model_path, options.eval_data, options.eval_count)
+            reference = parity.keras_scores(model, evaluation.images, info)
     else:
         _log("warning: no held-out images (no --eval-data, none recorded with the model): parity not measured")
 
     calibration_images = None
     if any(mode == "int8" for _, mode in plan):
-        calibration_images = calibration.calibration_set(info, model_path, options.calib_data, options.calib_count)
+        with stage("calibration images"):
+            calibration_images = calibration.calibration_set(info, model_path, options.calib_data,
+                                                             options.calib_count)
         _log(f"calibrating on {len(calibration_images.images)} images from {calibration_images.origin}")
 
     with tempfile.TemporaryDirectory(prefix="edgevision-export-") as tmp:
-        _log("writing the inference graph ...")
-        saved_model = tflite_export.write_saved_model(model, Path(tmp) / "saved_model")
+        saved_model = None
+        if any(fmt == "tflite" for fmt, _ in plan):  # ONNX converts from the Keras model itself
+            _log("writing the inference graph ...")
+            with stage("saved model"):
+                saved_model = tflite_export.write_saved_model(model, Path(tmp) / "saved_model")
         ctx = _Context(model_path, out_dir, options, model, info, saved_model, evaluation, reference,
-                       calibration_images)
+                       calibration_images, stage=stage, converter=tflite_export.Converter(saved_model))
         out_dir.mkdir(parents=True, exist_ok=True)
         float_onnx = None
         for fmt, mode in plan:
@@ -236,12 +248,16 @@ def export_model(model_path, out_dir, options: ExportOptions | None = None) -> d
                     from edgevision.export import onnx as onnx_export
 
                     _log("converting to ONNX ...")
-                    float_onnx = onnx_export.convert(model, options.opset)
+                    with stage("onnx fp32"):
+                        float_onnx = onnx_export.convert(model, options.opset)
                 ctx.artifacts.append(_export_onnx(ctx, mode, float_onnx))
         atomic.write_text(out_dir / "labels.txt", "".join(f"{label}\n" for label in info.labels))
-        extra_sections = keepfloat.run(ctx, _finish_tflite, _log)
+        with stage("keep float"):
+            extra_sections = keepfloat.run(ctx, _finish_tflite, _log)
+        if not extra_sections:
+            del stage.seconds["keep float"]
 
-    result = report.build(ctx, extra_sections, seconds=time.perf_counter() - started)
+    result = report.build(ctx, extra_sections, seconds=time.perf_counter() - started, stages=stage)
     report.write(out_dir, result)
     return _raise_on_failure(result, out_dir)
 

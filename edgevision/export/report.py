@@ -3,11 +3,36 @@
 from __future__ import annotations
 
 import gzip
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from edgevision import atomic
 
 COLUMNS = ("file", "size", "gzip", "ratio", "agreement", "accuracy", "max diff", "ms", "passed")
+
+
+class Stages:
+    """Wall seconds per export stage, summed over repeats: the report's `stage_seconds`."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+    def rounded(self) -> dict[str, float]:
+        return {name: round(seconds, 2) for name, seconds in self.seconds.items()}
+
+    def line(self, seconds: dict[str, float] | None = None) -> str:
+        """`load 3.3 s, saved model 9.6 s, ...`, slowest first."""
+        seconds = self.seconds if seconds is None else seconds
+        return ", ".join(f"{n} {s:.1f} s" for n, s in sorted(seconds.items(), key=lambda i: -i[1]))
 
 
 def size_entry(path: Path, fmt: str, quantization: str, fp32_bytes: int) -> dict:
@@ -24,7 +49,7 @@ def size_entry(path: Path, fmt: str, quantization: str, fp32_bytes: int) -> dict
     }
 
 
-def build(ctx, sections: dict, seconds: float) -> dict:
+def build(ctx, sections: dict, seconds: float, stages: Stages | None = None) -> dict:
     evaluation = ctx.evaluation
     artifacts = ctx.artifacts
     rescued = {a["path"] for a in artifacts if a.get("kept_float") and a["passed"]}
@@ -42,6 +67,7 @@ def build(ctx, sections: dict, seconds: float) -> dict:
                                                                "source": ctx.calibration.origin},
         "min_agreement": ctx.options.min_agreement,
         "seconds": round(seconds, 1),
+        "stage_seconds": None if stages is None else stages.rounded(),
         "artifacts": artifacts,
         **sections,
     }
@@ -83,7 +109,14 @@ def table(result: dict) -> str:
         return detection.table(result)
     body = [list(COLUMNS), *rows(result)]
     widths = [max(len(r[i]) for r in body) for i in range(len(COLUMNS))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in body)
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in body]
+    return "\n".join(lines + _time_lines(result))
+
+
+def _time_lines(result: dict) -> list[str]:
+    if not result.get("stage_seconds"):
+        return []
+    return [f"{result['seconds']:.1f} s: {Stages().line(result['stage_seconds'])}"]
 
 
 def markdown(result: dict) -> str:
@@ -96,6 +129,7 @@ def markdown(result: dict) -> str:
                      f"{result['calibration']['source']}.")
     lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(r) + " |" for r in rows(result)]
+    lines += ["", *_time_lines(result)] if result.get("stage_seconds") else []
     for a in result["artifacts"]:
         if a.get("failures"):
             lines.append(f"\n**{Path(a['path']).name} failed:** {'; '.join(a['failures'])}")

@@ -1,7 +1,8 @@
 """Keras -> TFLite: fp32, fp16, dynamic range and full-integer int8, built-in ops only.
 
 Conversion goes through a SavedModel written once per export (`keras.Model.export`), so every
-mode converts the same graph. The converter's own checks are turned into one-line errors that
+mode converts the same graph, and a `Converter` reads it once and converts its graph once for
+float32 and int8 (int8 calibrates and quantizes the float32 flatbuffer). The converter's own checks are turned into one-line errors that
 name the ops a user has to change.
 """
 
@@ -21,18 +22,85 @@ def write_saved_model(model, directory) -> str:
     return str(directory)
 
 
-def _converter(saved_model_dir):
-    import tensorflow as tf
-
-    return tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
-
-
 def _ops_named_in(message: str) -> list[str]:
     """TF op names (`tf.Erf`, `Erf`) a converter error mentions."""
     names = re.findall(r"\btf\.([A-Z][A-Za-z0-9]+)", message)
     if not names:
         names = re.findall(r"'([A-Z][A-Za-z0-9]+)' op", message)
     return sorted(set(names))
+
+
+class Converter:
+    """Every TFLite mode of one SavedModel, converting the graph as few times as possible.
+
+    The SavedModel is read once (one `TFLiteConverter`, reconfigured per mode), and int8 does not
+    convert the graph again: it calibrates the float32 flatbuffer and quantizes it with the MLIR
+    quantizer, the same two steps `TFLiteConverter` runs after its own float conversion
+    (`add_intermediate_tensors`, `Calibrator.calibrate`, `mlir_quantize`, buffer de-duplication).
+    """
+
+    def __init__(self, saved_model_dir):
+        self.saved_model_dir = str(saved_model_dir)
+        self._converter = None
+        self._float32: bytes | None = None
+
+    def _configured(self, quantize: str):
+        import tensorflow as tf
+
+        if self._converter is None:
+            self._converter = tf.lite.TFLiteConverter.from_saved_model(self.saved_model_dir)
+        converter = self._converter
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        converter.target_spec.supported_types = [tf.float16] if quantize == "fp16" else []
+        converter.optimizations = [] if quantize == "none" else [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = None
+        return converter
+
+    def _run(self, quantize: str) -> bytes:
+        try:
+            return self._configured(quantize).convert()
+        except Exception as exc:  # the converter raises ConverterError and friends with long messages
+            raise _explain(exc, quantize) from exc
+
+    def float32(self) -> bytes:
+        if self._float32 is None:
+            self._float32 = _builtins_only(self._run("none"))
+        return self._float32
+
+    def convert(self, quantize="none", io_dtype="int8", representative=None, allow_float_fallback=False) -> bytes:
+        """The flatbuffer in `quantize` mode (none|fp16|dynamic|int8); see the module's `convert`."""
+        if quantize == "none":
+            return self.float32()
+        if quantize in ("fp16", "dynamic"):
+            return _builtins_only(self._run(quantize))
+        if quantize != "int8":
+            raise ValueError(f"unknown quantization {quantize!r}")
+        if representative is None:
+            raise ValueError("int8 quantization needs a representative dataset")
+        flatbuffer = self._int8(representative, io_dtype)
+        if not allow_float_fallback:
+            # The quantizer quietly leaves ops without an int8 kernel in float.
+            floating = float_ops(flatbuffer)
+            if floating:
+                raise UserError(
+                    f"op(s) {', '.join(floating)} cannot be integer-quantized: pass --allow-float-fallback to keep "
+                    "them in float (slower on int8-only accelerators), or replace those layers"
+                )
+        return flatbuffer
+
+    def _int8(self, representative, io_dtype: str) -> bytes:
+        import tensorflow as tf
+        from tensorflow.lite.python import convert as tf_convert
+        from tensorflow.lite.python.optimize import calibrator
+
+        dtype = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_dtype]
+        try:
+            calibrated = calibrator.Calibrator(calibrator.add_intermediate_tensors(self.float32())).calibrate(
+                representative)
+            quantized = tf_convert.mlir_quantize(calibrated, input_data_type=dtype, output_data_type=dtype)
+        except Exception as exc:
+            raise _explain(exc, "int8") from exc
+        return bytes(tf_convert.deduplicate_readonly_buffers(quantized))
 
 
 def convert(
@@ -46,45 +114,15 @@ def convert(
 
     int8: `representative` yields `[float32 batch]` lists pre-processed as in training; the input and
     output tensors get `io_dtype`. Without `allow_float_fallback` every op must be integer.
+    Several modes of one model: use one `Converter`, which converts the graph once.
     """
-    import tensorflow as tf
+    return Converter(saved_model_dir).convert(quantize, io_dtype, representative, allow_float_fallback)
 
-    converter = _converter(saved_model_dir)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if quantize == "fp16":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.target_spec.supported_types = [tf.float16]
-    elif quantize == "dynamic":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    elif quantize == "int8":
-        if representative is None:
-            raise ValueError("int8 quantization needs a representative dataset")
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative
-        ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        if allow_float_fallback:
-            ops.append(tf.lite.OpsSet.TFLITE_BUILTINS)
-        converter.target_spec.supported_ops = ops
-        dtype = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_dtype]
-        converter.inference_input_type = dtype
-        converter.inference_output_type = dtype
-    elif quantize != "none":
-        raise ValueError(f"unknown quantization {quantize!r}")
-    try:
-        flatbuffer = converter.convert()
-    except Exception as exc:  # the converter raises ConverterError and friends with long messages
-        raise _explain(exc, quantize) from exc
+
+def _builtins_only(flatbuffer: bytes) -> bytes:
     flex = flex_ops(flatbuffer)
     if flex:
         raise UserError(f"the TFLite model would need TensorFlow (Flex) ops {', '.join(flex)}: replace those layers with built-in ones")
-    if quantize == "int8" and not allow_float_fallback:
-        # The converter quietly leaves ops without an int8 kernel in float even with INT8 ops only.
-        floating = float_ops(flatbuffer)
-        if floating:
-            raise UserError(
-                f"op(s) {', '.join(floating)} cannot be integer-quantized: pass --allow-float-fallback to keep "
-                "them in float (slower on int8-only accelerators), or replace those layers"
-            )
     return flatbuffer
 
 

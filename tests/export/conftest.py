@@ -40,6 +40,48 @@ def save_with_sidecar(model, folder: Path, labels, mean=127.5, std=127.5, data=D
     return path
 
 
+def _layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _layers(layer)
+
+
+def batchnorm_from_data(model, images: np.ndarray) -> None:
+    """Set every BatchNormalization's moving statistics to those of `images` (one training-mode
+    pass with momentum 0), so inference normalises as training did."""
+    import keras
+
+    norms = [layer for layer in _layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in norms]
+    for layer in norms:
+        layer.momentum = 0.0
+    model(images, training=True)
+    for layer, momentum in zip(norms, momenta, strict=True):
+        layer.momentum = momentum
+
+
+def input_dependent(model, images: np.ndarray) -> None:
+    """Give a random-weight classifier answers that depend on its input (data-dependent init).
+
+    Random weights shrink the activations layer after layer (features ~1e-18 at the head), so
+    every image gets the same answer. Set the BatchNorm statistics from `images`, then centre the
+    last layer's logits over `images` and scale them to a spread of about 2.
+    """
+    import keras
+
+    batchnorm_from_data(model, images)
+    head = next(layer for layer in reversed(model.layers) if getattr(layer, "kernel", None) is not None)
+    # The head's latest call is this model's (GoogLeNet's inference model re-calls the training model's head).
+    head_input = head._inbound_nodes[-1].input_tensors[0]
+    features = keras.Model(model.inputs, head_input).predict(images, verbose=0).reshape(len(images), -1)
+    kernel, _ = head.get_weights()
+    weights = kernel.reshape(-1, kernel.shape[-1])
+    centre = features.mean(axis=0)
+    scale = 2.0 / float(((features - centre) @ weights).std())
+    head.set_weights([kernel * scale, -(centre @ weights) * scale])
+
+
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory) -> Path:
     """A small CNN fitted on synthetic:shapes (a real model, not random weights), with its sidecar."""
