@@ -32,11 +32,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="none|fp16|dynamic|int8, or several: none,int8 (default none = float32)")
     parser.add_argument("--io-dtype", default="int8", choices=("int8", "uint8", "float32"),
                         help="input/output tensor type of int8 TFLite models (default int8)")
-    parser.add_argument("--calib-data", help="image folder for int8 calibration (default: the training data "
-                        "recorded with the model)")
+    parser.add_argument("--calib-data", help="image folder for int8 calibration (detectors: a COCO/VOC/YOLO dataset; "
+                        "default: the training data recorded with the model)")
     parser.add_argument("--calib-count", type=int, default=200, help="calibration images, balanced across classes")
-    parser.add_argument("--eval-data", help="held-out image folder for the parity check (default: the "
-                        "validation split recorded with the model)")
+    parser.add_argument("--eval-data", help="held-out image folder for the parity check (detectors: a COCO/VOC/YOLO "
+                        "dataset for mAP; default: the validation split recorded with the model)")
     parser.add_argument("--min-agreement", type=_agreement, default=0.97,
                         help="least top-1 agreement with Keras a quantized file must reach (default 0.97)")
     parser.add_argument("--max-map-drop", type=float, default=0.05,

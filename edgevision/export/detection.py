@@ -223,6 +223,8 @@ def export_detector(model_path, out_dir, options, model, info: ModelInfo) -> dic
     post = ssd_postprocess.PostProcess(num_classes=len(info.labels),
                                        box_scales=tuple(info.box_scales or (10.0, 10.0, 5.0, 5.0)))
     plan = _plan(options)
+    if options.keep_float:
+        _log("warning: --keep-float is not available for detectors yet: ignored")
 
     evaluation = keras_map = None
     if options.eval_data or info.extra.get("data"):

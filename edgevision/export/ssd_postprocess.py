@@ -59,7 +59,10 @@ def write_tflite_saved_model(model, anchors: np.ndarray, post: PostProcess, dire
     """A SavedModel of the frozen Keras detector followed by the post-processing function.
 
     `model` outputs (box encodings [1, N, 4], class scores [1, N, C+1]); `anchors` [N, 4] as
-    (ycenter, xcenter, h, w). The serving signature names the four outputs OUTPUT_NAMES.
+    (ycenter, xcenter, h, w). As in TF OD API TF2 exports, the serving signature returns the op's
+    outputs reversed: output_0 count, output_1 scores, output_2 classes, output_3 boxes (the
+    converted file then holds them in the TF2 tensor order scores, boxes, count, classes), so code
+    written for those models (pycoral's `detect.get_objects`, ...) reads ours unchanged.
     """
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
@@ -86,7 +89,7 @@ def write_tflite_saved_model(model, anchors: np.ndarray, post: PostProcess, dire
         def serve(self, image):
             encodings, scores = frozen(image)
             boxes, classes, found, count = postprocess(encodings, scores, tf.constant(anchor_values))
-            return dict(zip(OUTPUT_NAMES, (boxes, classes, found, count), strict=True))
+            return count, found, classes, boxes
 
     module = Detector()
     tf.saved_model.save(module, str(directory), signatures=module.serve.get_concrete_function())
@@ -111,9 +114,11 @@ def onnx_postprocess(anchors: np.ndarray, post: PostProcess, opset_imports, ir_v
     }
     init = [numpy_helper.from_array(np.asarray(v), name=f"pp/{name}") for name, v in consts.items()]
 
-    def node(op, inputs, outputs, **attrs):
-        return helper.make_node(op, [i if i.startswith(("box_", "class_")) else f"pp/{i}" for i in inputs],
-                                [f"pp/{o}" if o not in OUTPUT_NAMES else o for o in outputs], **attrs)
+    public = {"box_encodings", "class_scores", *OUTPUT_NAMES}  # the graph's inputs and outputs
+
+    def node(op, inputs, outputs, **attrs):  # internal names get a "pp/" prefix
+        return helper.make_node(op, [i if i in public else f"pp/{i}" for i in inputs],
+                                [o if o in public else f"pp/{o}" for o in outputs], **attrs)
 
     opset = next((o.version for o in opset_imports if o.domain in ("", "ai.onnx")), 17)
     if opset >= 18:  # ReduceMax takes its axes as an input from opset 18 on

@@ -10,10 +10,10 @@ import pytest
 
 from tests.detector_models import DATA, SIZE
 
-pytestmark = pytest.mark.slow
 NAMES = ("model_fp32.tflite", "model_int8.tflite", "model_onnx_fp32.onnx", "model_onnx_int8.onnx")
 
 
+@pytest.mark.slow
 def test_files_sidecars_and_report(exported_detector):
     result, out, _ = exported_detector
     for name in NAMES:
@@ -41,6 +41,7 @@ def test_files_sidecars_and_report(exported_detector):
         assert sidecar["extra"]["postprocess"]["max_detections"] == 100
 
 
+@pytest.mark.slow
 def test_tflite_has_only_builtins_and_the_postprocess_op(exported_detector):
     from ai_edge_litert.interpreter import Interpreter
 
@@ -57,13 +58,44 @@ def test_tflite_has_only_builtins_and_the_postprocess_op(exported_detector):
         interpreter = Interpreter(model_content=data)  # the stock LiteRT interpreter runs it as it is
         interpreter.allocate_tensors()
         assert interpreter.get_input_details()[0]["dtype"] == input_dtype
-        shapes = sorted(tuple(d["shape"]) for d in interpreter.get_output_details())
-        assert shapes == [(1,), (1, 100), (1, 100), (1, 100, 4)]
+        # the TF OD API TF2 layout: tensors in the order scores, boxes, count, classes
+        shapes = [tuple(d["shape"]) for d in interpreter.get_output_details()]
+        assert shapes == [(1, 100), (1, 100, 4), (1,), (1, 100)]
         assert sorted(interpreter.get_signature_list()["serving_default"]["outputs"]) == [
-            "detection_boxes", "detection_classes", "detection_scores", "num_detections"]
+            "output_0", "output_1", "output_2", "output_3"]
     assert "CONV_2D" in ops and "DEQUANTIZE" in ops  # int8: integer network, float post-processing
 
 
+@pytest.mark.slow
+def _pycoral_style(path, image):
+    """What code written for TF2 OD API TFLite models does (pycoral's detect.get_objects): the
+    signature's output_0 count, output_1 scores, output_2 classes, output_3 boxes."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    runner = interpreter.get_signature_runner()
+    outputs = runner(image=((image.astype(np.float32) - 127.5) / 127.5)[None])
+    count = int(outputs["output_0"][0])
+    return [(int(c), float(s), tuple(b)) for s, c, b in zip(
+        outputs["output_1"][0][:count], outputs["output_2"][0][:count], outputs["output_3"][0][:count], strict=True)]
+
+
+@pytest.mark.slow
+def test_tflite_reads_as_tf2_object_detection_api_models_do(exported_detector):
+    from edgevision.data.detection import load_detection
+    from edgevision.runtime import load
+
+    _, out, _ = exported_detector
+    image = load_detection(DATA, "val", SIZE, 0, 1).images[0]
+    third_party = [d for d in _pycoral_style(out / "model_fp32.tflite", image) if d[1] >= 0.5]
+    ours = load(out / "model_fp32.tflite", threads=1).predict(np.ascontiguousarray(image[..., ::-1])).detections
+    assert third_party and len(third_party) == len(ours)
+    for (cls, score, (ymin, xmin, ymax, xmax)), det in zip(third_party, ours, strict=True):
+        assert (cls, score) == (det.index, pytest.approx(det.score))
+        assert det.box == pytest.approx(np.clip([xmin, ymin, xmax, ymax], 0, 1) * SIZE, abs=1e-3)
+
+
+@pytest.mark.slow
 def test_onnx_holds_non_max_suppression_and_four_outputs(exported_detector):
     import onnx
 
@@ -82,6 +114,7 @@ def _keyed(detections):
     return sorted((d.index, round(d.score, 3), tuple(np.round(d.box, 1))) for d in detections)
 
 
+@pytest.mark.slow
 def test_tflite_onnx_and_keras_give_the_same_boxes(exported_detector):
     import keras
 
@@ -119,6 +152,7 @@ def test_tflite_onnx_and_keras_give_the_same_boxes(exported_detector):
     assert compared >= 10  # the test detector finds boxes: there was something to compare
 
 
+@pytest.mark.slow
 def test_detector_export_refusals(tmp_path, cli):
     from edgevision.metadata import read_sidecar, write_sidecar
     from tests.detector_models import build_detector
@@ -132,3 +166,45 @@ def test_detector_export_refusals(tmp_path, cli):
     result = cli("export", model_path, "--out", tmp_path / "b")
     assert result.returncode == 2 and "no raw SSD outputs with anchors" in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "b" / "model_fp32.tflite").exists()
+
+
+@pytest.mark.slow
+def test_eval_data_from_a_yolo_folder(exported_detector, tmp_path, cli):
+    """--eval-data takes a detection dataset on disk (here YOLO txt); mAP is measured on all of it."""
+    import cv2
+
+    from edgevision.data.detection import load_detection
+
+    _, _, model_path = exported_detector
+    folder = tmp_path / "yolo"
+    (folder / "images").mkdir(parents=True)
+    (folder / "labels").mkdir()
+    (folder / "classes.txt").write_text("circle\nsquare\ntriangle\nstar\n")
+    found = load_detection(DATA, "test", SIZE, 0, 12)
+    for i, (image, boxes, classes) in enumerate(zip(found.images, found.boxes, found.classes, strict=True)):
+        cv2.imwrite(str(folder / "images" / f"{i}.png"), image[..., ::-1])
+        lines = [f"{c} {(x1 + x2) / 2 / SIZE} {(y1 + y2) / 2 / SIZE} {(x2 - x1) / SIZE} {(y2 - y1) / SIZE}"
+                 for (x1, y1, x2, y2), c in zip(boxes.tolist(), classes.tolist(), strict=True)]
+        (folder / "labels" / f"{i}.txt").write_text("\n".join(lines) + "\n")
+    result = cli("export", model_path, "--out", tmp_path / "out", "--eval-data", folder, "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["evaluation"]["images"] == 12 and str(folder) in doc["evaluation"]["source"]
+    (entry,) = doc["artifacts"]
+    assert Path(entry["path"]).name == "model_fp32.tflite" and entry["passed"] is True
+    assert abs(entry["map50"] - doc["keras"]["map50"]) <= 0.01
+
+
+def test_detector_map_checks():
+    """Float detector files must match Keras' mAP within 0.01; int8 may lose at most --max-map-drop."""
+    from edgevision.export.detection import _check
+
+    keras_map = {"map50": 0.80, "map50_95": 0.50}
+    fp32 = {"quantization": "none", "map50": 0.795, "map50_95": 0.505}
+    assert _check(fp32, keras_map, 0.05) == []
+    assert _check({**fp32, "map50_95": 0.48}, keras_map, 0.05) == [
+        "mAP@[.5:.95] 0.480 differs from Keras 0.500 by 0.020 > 0.01"]
+    int8 = {"quantization": "int8", "map50": 0.76, "map50_95": 0.30}
+    assert _check(int8, keras_map, 0.05) == []
+    assert _check(int8, keras_map, 0.02) == ["mAP@.5 drop 0.040 > 0.02"]
+    assert _check(int8, None, 0.0) == []
