@@ -73,10 +73,14 @@ def run_demo(out, overwrite: bool = False) -> dict:
 
 
 def _train(run_dir: Path) -> dict:
+    from edgevision.models.registry import PRETEXT_BACKBONE
     from edgevision.train.classify import TrainConfig, train_classifier
 
+    if not PRETEXT_BACKBONE.is_file():
+        raise UserError(f"the demo's pretrained backbone {PRETEXT_BACKBONE} is missing: run the demo from a clone "
+                        "of the repository (pip install -e .), or rebuild it with tools/pretrain_backbone.py")
     config = TrainConfig(model=MODEL, data=DATA, out=str(run_dir), alpha=ALPHA, input_size=INPUT_SIZE,
-                         weights=None, epochs=EPOCHS, fine_tune_epochs=FINE_TUNE_EPOCHS, seed=0)
+                         weights=str(PRETEXT_BACKBONE), epochs=EPOCHS, fine_tune_epochs=FINE_TUNE_EPOCHS, seed=0)
     summary = train_classifier(config, overwrite=True, log=_log)
     if summary.get("interrupted"):
         raise KeyboardInterrupt

@@ -20,6 +20,9 @@ from pathlib import Path
 from edgevision.errors import UserError
 
 WEIGHTS_HELP = "weights must be none, imagenet or the path of a weights file"
+# The project's own pretrained MobileNetV2 0.35 backbone (tools/pretrain_backbone.py, synthetic:pretext):
+# the demo and the training benchmark start from it, since ImageNet weights cannot be downloaded here.
+PRETEXT_BACKBONE = Path(__file__).resolve().parents[2] / "models" / "mobilenet_v2_0.35_96_pretext.weights.h5"
 
 
 @dataclass(frozen=True)
