@@ -116,7 +116,7 @@ def table(result: dict) -> str:
 def _time_lines(result: dict) -> list[str]:
     if not result.get("stage_seconds"):
         return []
-    return [f"{result['seconds']:.1f} s: {Stages().line(result['stage_seconds'])}"]
+    return [f"export took {result['seconds']:.1f} s: {Stages().line(result['stage_seconds'])}"]
 
 
 def markdown(result: dict) -> str:

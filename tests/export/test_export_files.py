@@ -95,3 +95,12 @@ def test_onnx_has_dynamic_batch_opset_17_and_embedded_description(exported):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     batch = np.zeros((3, 32, 32, 3), np.float32)
     assert session.run(None, {session.get_inputs()[0].name: batch})[0].shape == (3, 4)
+
+
+def test_report_says_where_the_time_went(exported):
+    report, out = exported
+    stages = report["stage_seconds"]
+    assert {"load", "saved model", "tflite fp32", "tflite int8", "onnx fp32", "onnx int8", "parity"} <= set(stages)
+    assert all(seconds >= 0 for seconds in stages.values())
+    assert sum(stages.values()) <= report["seconds"] + 0.5
+    assert f"export took {report['seconds']:.1f} s: " in (out / "export_report.md").read_text()
