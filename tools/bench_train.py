@@ -6,7 +6,7 @@ pretrained weights (models/mobilenet_v2_0.35_96_pretext.weights.h5, made by
 tools/pretrain_backbone.py on eight other shapes), standing in for the ImageNet weights that
 cannot be downloaded on the build machines; `--weights none` measures training from scratch.
 
-    python tools/bench_train.py                      # 2 + 1 epochs, both runs
+    python tools/bench_train.py                      # plain 2 + 1 epochs, pruned 2 + 6
     python tools/bench_train.py --epochs 2 --fine-tune-epochs 1 --data synthetic:shapes --out /tmp/bench
 
 Each run is the real CLI in a fresh process (`edgevision train ... --json`); the wall time
@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT))
 from edgevision.models.registry import PRETEXT_BACKBONE  # noqa: E402
 
 
-def run(args, prune, out):
+def run(args, prune, out, fine_tune_epochs):
     command = [
         sys.executable, "-m", "edgevision", "train", "--model", "mobilenet_v2", "--alpha", "0.35",
         "--input-size", str(args.input_size), "--weights", args.weights, "--data", args.data,
-        "--epochs", str(args.epochs), "--fine-tune-epochs", str(args.fine_tune_epochs),
+        "--epochs", str(args.epochs), "--fine-tune-epochs", str(fine_tune_epochs),
         "--batch-size", str(args.batch_size), "--learning-rate", str(args.learning_rate),
         "--seed", str(args.seed), "--prune", str(prune), "--out", str(out), "--overwrite", "--json",
     ]
@@ -62,6 +62,8 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--prune", type=float, default=0.5)
+    parser.add_argument("--prune-fine-tune-epochs", type=int, default=6,
+                        help="fine-tuning epochs of the pruned run: sparsity ramps up, then the model recovers")
     parser.add_argument("--weights", default=str(PRETEXT_BACKBONE), help="none | imagenet | PATH (default: %(default)s)")
     parser.add_argument("--skip-plain", action="store_true", help="only the pruned run")
     parser.add_argument("--out", default=None, help="folder for the two run folders (default: a temporary one)")
@@ -70,9 +72,9 @@ def main():
     base = Path(args.out or tempfile.mkdtemp(prefix="bench_train_"))
     runs = []
     if not args.skip_plain:
-        runs.append(run(args, 0.0, base / "plain"))
+        runs.append(run(args, 0.0, base / "plain", args.fine_tune_epochs))
     if args.prune > 0:
-        runs.append(run(args, args.prune, base / f"pruned_{args.prune:g}"))
+        runs.append(run(args, args.prune, base / f"pruned_{args.prune:g}", args.prune_fine_tune_epochs))
     report = {"data": args.data, "weights": args.weights, "input_size": args.input_size, "cpus": os.cpu_count(),
               "load_average": os.getloadavg(), "runs": runs}
     if len(runs) == 2:
