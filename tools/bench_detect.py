@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from edgevision.models.registry import PRETEXT_BACKBONE  # noqa: E402
 
 
 def decode_nms_ms(runs=300, input_size=(320, 320), num_classes=4, seed=0) -> dict:
@@ -50,14 +51,16 @@ def decode_nms_ms(runs=300, input_size=(320, 320), num_classes=4, seed=0) -> dic
             "median_ms": round(statistics.median(times), 3), "p90_ms": round(float(np.percentile(times, 90)), 3)}
 
 
-def train_figure(out, minutes, alpha, input_size, data, batch_size) -> dict:
+def train_figure(out, minutes, alpha, input_size, data, batch_size, weights, frozen_epochs) -> dict:
     from edgevision.train.detection import DetectConfig, train_detector
 
+    pretrained = weights.lower() != "none"
     config = DetectConfig(model="ssdlite_mobilenet_v2", data=data, out=str(out), alpha=alpha,
-                          input_size=input_size, weights=None, epochs=1000, fine_tune_epochs=0,
+                          input_size=input_size, weights=weights if pretrained else None,
+                          epochs=frozen_epochs if pretrained else 1000, fine_tune_epochs=1000 if pretrained else 0,
                           batch_size=batch_size, learning_rate=1e-3, time_limit=minutes * 60)
     summary = train_detector(config, overwrite=True, log=lambda line: print(line, file=sys.stderr))
-    return {"data": data, "alpha": alpha, "input_size": input_size, "batch_size": batch_size,
+    return {"data": data, "weights": weights, "frozen_epochs": frozen_epochs if pretrained else 0, "alpha": alpha, "input_size": input_size, "batch_size": batch_size,
             "time_limit_minutes": minutes, **{k: summary[k] for k in ("map50", "map50_95", "epochs", "seconds")}}
 
 
@@ -69,13 +72,17 @@ def main():
     parser.add_argument("--input-size", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--data", default="synthetic:shapes-det:1000")
+    parser.add_argument("--weights", default=str(PRETEXT_BACKBONE),
+                        help="backbone weights: none | imagenet | PATH (default: the project's pretext backbone)")
+    parser.add_argument("--frozen-epochs", type=int, default=6,
+                        help="with pretrained weights: epochs of heads on the frozen backbone before fine-tuning all")
     parser.add_argument("--skip-training", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     result = {"load_average": list(os.getloadavg()), "cpus": os.cpu_count(), "decode_nms": decode_nms_ms()}
     if not args.skip_training:
         result["training"] = train_figure(Path(args.out), args.minutes, args.alpha, args.input_size, args.data,
-                                          args.batch_size)
+                                          args.batch_size, args.weights, args.frozen_epochs)
     result["load_average_after"] = list(os.getloadavg())
     print(json.dumps(result, indent=2))
 

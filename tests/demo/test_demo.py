@@ -20,6 +20,12 @@ def test_demo_runs_the_whole_pipeline_and_links_it(cli, tmp_path):
     assert {r["status"] for r in bench["results"]} == {"ok"}
     assert len(list((out / "predict").glob("*.png"))) == 8
     assert "[6/6] report" in result.stderr
+    assert all(0 <= t < 1800 for t in doc["step_seconds"].values()), doc["step_seconds"]
+    # fine-tuned from the project's pretrained backbone, the model really learns the shapes
+    metrics = json.loads((out / "train" / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.9
+    export = json.loads((out / "export" / "export_report.json").read_text())
+    assert all(a["passed"] for a in export["artifacts"]), export["artifacts"]
 
 
 def test_demo_refuses_a_folder_holding_other_files(cli, tmp_path):
