@@ -51,16 +51,16 @@ def decode_nms_ms(runs=300, input_size=(320, 320), num_classes=4, seed=0) -> dic
             "median_ms": round(statistics.median(times), 3), "p90_ms": round(float(np.percentile(times, 90)), 3)}
 
 
-def train_figure(out, minutes, alpha, input_size, data, batch_size, weights, frozen_epochs) -> dict:
+def train_figure(out, minutes, alpha, input_size, data, batch_size, weights, frozen_epochs, learning_rate) -> dict:
     from edgevision.train.detection import DetectConfig, train_detector
 
     pretrained = weights.lower() != "none"
     config = DetectConfig(model="ssdlite_mobilenet_v2", data=data, out=str(out), alpha=alpha,
                           input_size=input_size, weights=weights if pretrained else None,
                           epochs=frozen_epochs if pretrained else 1000, fine_tune_epochs=1000 if pretrained else 0,
-                          batch_size=batch_size, learning_rate=1e-3, time_limit=minutes * 60)
+                          batch_size=batch_size, learning_rate=learning_rate, time_limit=minutes * 60)
     summary = train_detector(config, overwrite=True, log=lambda line: print(line, file=sys.stderr))
-    return {"data": data, "weights": weights, "frozen_epochs": frozen_epochs if pretrained else 0, "alpha": alpha, "input_size": input_size, "batch_size": batch_size,
+    return {"data": data, "weights": weights, "learning_rate": learning_rate, "frozen_epochs": frozen_epochs if pretrained else 0, "alpha": alpha, "input_size": input_size, "batch_size": batch_size,
             "time_limit_minutes": minutes, **{k: summary[k] for k in ("map50", "map50_95", "epochs", "seconds")}}
 
 
@@ -76,13 +76,15 @@ def main():
                         help="backbone weights: none | imagenet | PATH (default: the project's pretext backbone)")
     parser.add_argument("--frozen-epochs", type=int, default=6,
                         help="with pretrained weights: epochs of heads on the frozen backbone before fine-tuning all")
+    parser.add_argument("--learning-rate", type=float, default=3e-3,
+                        help="Adam rate of the frozen-backbone epochs; fine-tuning runs at a tenth of it")
     parser.add_argument("--skip-training", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     result = {"load_average": list(os.getloadavg()), "cpus": os.cpu_count(), "decode_nms": decode_nms_ms()}
     if not args.skip_training:
         result["training"] = train_figure(Path(args.out), args.minutes, args.alpha, args.input_size, args.data,
-                                          args.batch_size, args.weights, args.frozen_epochs)
+                                          args.batch_size, args.weights, args.frozen_epochs, args.learning_rate)
     result["load_average_after"] = list(os.getloadavg())
     print(json.dumps(result, indent=2))
 
