@@ -88,5 +88,6 @@ def test_browser_shows_stream_and_statistics(served, tmp_path):
     assert "<td>640x360</td>" in dom  # the browser decoded the MJPEG stream at the clip's size
 
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(20) == 0
-    assert json.loads(proc.stdout.read())["frames"] == 12
+    out, _ = proc.communicate(timeout=60)  # reads stdout while waiting: a full pipe cannot block the exit
+    assert proc.returncode == 0
+    assert json.loads(out)["frames"] == 12
