@@ -44,7 +44,7 @@ def parse_source(source: str) -> tuple[str, int]:
         return head, int(count)
     if source.startswith("synthetic:shapes-det"):
         raise ValueError(f"{source} is a detection dataset: train on it with --task detect, or use synthetic:shapes")
-    raise ValueError(f"unknown synthetic dataset {source!r}: use synthetic:shapes or synthetic:shapes:N (N >= 30)")
+    raise ValueError(f"unknown synthetic dataset {source!r}: use synthetic:shapes[:N] or synthetic:pretext[:N] (N >= 30)")
 
 
 def class_names(source: str) -> tuple[str, ...]:
@@ -102,9 +102,8 @@ def draw_shape(image, shape: str, cx: float, cy: float, radius: float, angle: fl
     if shape in ("ellipse", "semicircle"):
         axes = (radius, radius * 0.5) if shape == "ellipse" else (radius, radius)
         span = 360 if shape == "ellipse" else 180
-        points = cv2.ellipse2Poly((0, 0), (1000, 1000), 0, 0, span, 5).astype(np.float64) / 1000 * axes
-        c, s = np.cos(angle), np.sin(angle)
-        points = np.stack([cx + points[:, 0] * c - points[:, 1] * s, cy + points[:, 0] * s + points[:, 1] * c], 1)
+        outline = cv2.ellipse2Poly((0, 0), (1000, 1000), 0, 0, span, 5).astype(np.float64) / 1000 * axes
+        points = _placed(outline, cx, cy, angle)
     else:
         points = _polygon(shape, cx, cy, radius, angle)
     cv2.fillPoly(image, [np.round(points * scale).astype(np.int32)], colour, cv2.LINE_AA, shift)
@@ -130,14 +129,18 @@ def _polygon(shape: str, cx: float, cy: float, radius: float, angle: float) -> n
     elif shape == "rhombus":
         angles, radii = angle + np.arange(4) * np.pi / 2, radius * np.array([1.0, 0.5, 1.0, 0.5])
     elif shape in ("cross", "arrow"):
-        outline = _CROSS if shape == "cross" else _ARROW
-        c, s = np.cos(angle), np.sin(angle)
-        x, y = outline[:, 0] * radius, outline[:, 1] * radius
-        return np.stack([cx + x * c - y * s, cy + x * s + y * c], axis=1)
+        return _placed((_CROSS if shape == "cross" else _ARROW) * radius, cx, cy, angle)
     else:  # five-pointed star
         angles = angle + np.arange(10) * np.pi / 5
         radii = np.where(np.arange(10) % 2 == 0, radius, radius * 0.42)
     return np.stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)], axis=1)
+
+
+def _placed(outline: np.ndarray, cx: float, cy: float, angle: float) -> np.ndarray:
+    """An outline [K, 2] around (0, 0), rotated by `angle` and moved to (cx, cy)."""
+    c, s = np.cos(angle), np.sin(angle)
+    x, y = outline[:, 0], outline[:, 1]
+    return np.stack([cx + x * c - y * s, cy + x * s + y * c], axis=1)
 
 
 _CROSS = np.array([(-0.3, -1), (0.3, -1), (0.3, -0.3), (1, -0.3), (1, 0.3), (0.3, 0.3), (0.3, 1), (-0.3, 1),
