@@ -179,7 +179,10 @@ class BrowserSink:
         except (OSError, OverflowError) as exc:
             raise UserError(f"--serve {host}:{port}: cannot listen there ({exc.strerror or exc}); "
                             "pick a free port (e.g. --serve 127.0.0.1:8081) or an address of this machine") from exc
+        # Ctrl-C must not wait for browser tabs: an idle keep-alive connection or a stream a tab
+        # stopped reading would otherwise hold server_close() (which joins request threads) forever.
         self._server.daemon_threads = True
+        self._server.block_on_close = False
         self.host, self.port = self._server.server_address[:2]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="serve", daemon=True)
@@ -250,6 +253,7 @@ class _IPv6Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     sink: BrowserSink
     protocol_version = "HTTP/1.1"
+    timeout = 30  # seconds a connection may sit idle or blocked before its thread gives up
     BOUNDARY = "edgevisionframe"
 
     def log_message(self, format, *args):  # keep stderr for the run's own messages
