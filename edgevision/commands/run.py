@@ -98,12 +98,16 @@ def _keep_serving(sink):
 
 
 def _sigterm_stops_like_ctrl_c():
-    """`kill PID` (e.g. from a service manager) finishes the video and metrics like Ctrl-C does."""
+    """`kill PID` (e.g. from a service manager) finishes the video and metrics like Ctrl-C does.
+
+    Ctrl-C itself is re-armed: a process started with SIGINT ignored (a background job of a
+    script, some test runners) would otherwise never leave `--serve`'s "Ctrl-C to stop" loop."""
     def handler(signum, frame):
         raise KeyboardInterrupt
 
     try:
         signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     except ValueError:  # not the main thread (run called from a library): leave signals alone
         pass
 

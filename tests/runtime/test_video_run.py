@@ -146,3 +146,31 @@ def test_live_stream_run_stopped_by_kill_finishes_video_and_metrics(reference, t
     assert summary["dropped"] > 0 and summary["frames_read"] >= summary["frames"] + summary["dropped"]
     assert summary["label_counts"] == {"Egyptian cat": summary["frames"]}
     assert read_video(out) == (summary["frames"], (640, 360))
+
+
+def test_ctrl_c_stops_serve_even_when_started_with_sigint_ignored(clip, reference):
+    """A background job of a script (or a test runner) starts with SIGINT ignored; the
+    "Ctrl-C to stop" of `--serve` must still work (CI once waited forever here)."""
+    import signal
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edgevision", "run", "--model", reference / MODEL, "--source", clip,
+         "--serve", f"127.0.0.1:{port}", "--json"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        for line in proc.stderr:
+            if "still serving" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        stdout, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+    assert json.loads(stdout)["frames"] == CAT_FRAMES + PARROT_FRAMES
