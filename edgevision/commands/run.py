@@ -89,8 +89,8 @@ def _ended_by_itself(pipeline, args) -> bool:
 def _keep_serving(sink):
     """After a file ends, keep the last frame and the final statistics up until Ctrl-C."""
     sink.end_of_stream()
-    _log(f"end of the source; still serving the last frame at {sink.url} (Ctrl-C to stop)")
-    try:
+    try:  # the line is inside: a Ctrl-C right after it still ends the run cleanly
+        _log(f"end of the source; still serving the last frame at {sink.url} (Ctrl-C to stop)")
         while True:
             time.sleep(0.5)
     except KeyboardInterrupt:
