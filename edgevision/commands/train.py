@@ -28,7 +28,14 @@ def configure(parser):
     parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
                         help="tf.distribute strategy (multiworker reads TF_CONFIG)")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=1e-3, help="phase 1 rate; phase 2 uses a tenth")
+    parser.add_argument("--learning-rate", type=float, default=1e-3,
+                        help="phase 1 rate; phase 2 uses a tenth (detect: starts at a third, cosine decay to 0)")
+    parser.add_argument("--time", type=float, default=None, metavar="MINUTES",
+                        help="detect: train for at most this long, data loading included; phase 2 runs until then "
+                             "(overrides --fine-tune-epochs) with its cosine decay spread over the time left")
+    parser.add_argument("--augment", choices=("full", "flip", "none"), default=None,
+                        help="detect: training augmentation, boxes moving with the pixels: full (default: flip, "
+                             "zoom in/out, shift, colour), flip, or none")
     parser.add_argument("--seed", type=int, default=0, help="data split, synthetic data and initialisation seed")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     parser.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
@@ -38,6 +45,9 @@ def configure(parser):
 def run(args) -> int:
     if args.task == "detect":
         return run_detect(args)
+    for flag, value in (("--time", args.time), ("--augment", args.augment)):
+        if value is not None:
+            raise UserError(f"{flag} is available with --task detect only: leave it out for classification")
     if not args.resume and (not args.model or not args.data):
         raise UserError("give --model and --data (or --resume to continue the run in --out)")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -81,7 +91,7 @@ def run_detect(args) -> int:
         model=args.model, data=args.data, out=args.out, alpha=args.alpha, input_size=args.input_size,
         weights=None if args.weights.lower() == "none" else args.weights, epochs=args.epochs,
         fine_tune_epochs=args.fine_tune_epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-        seed=args.seed,
+        seed=args.seed, time_limit=None if args.time is None else args.time * 60, augment=args.augment or "full",
     )
     validate(config)  # bad input answers before the TensorFlow import
     summary = train_detector(config, overwrite=args.overwrite, log=lambda line: print(line, file=sys.stderr))

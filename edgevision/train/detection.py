@@ -6,10 +6,12 @@ Keras 3's box-aware preprocessing layers (horizontal flip, zoom in and out, tran
 jitter) run in the tf.data pipeline, then `ssd_targets.assign_targets` matches boxes to anchors.
 
 Schedule: with pretrained backbone weights, `epochs` train the extra layers and heads on the
-frozen backbone, then `fine_tune_epochs` train everything at a tenth of the rate (Keras'
-fine-tuning recipe); from scratch every layer trains in both phases (BatchNorm momentum 0.9 so
-its statistics settle quickly) and the second phase is the learning-rate drop. `time_limit`
-(seconds, API only) ends training early after the epoch that crosses it.
+frozen backbone at `learning_rate`, then `fine_tune_epochs` train everything, the rate starting
+at a third of it and decaying along a cosine to zero; from scratch every layer trains in both
+phases (BatchNorm momentum 0.9 so its statistics settle quickly). `time_limit` (seconds, counted
+from the start, data loading included; `--time` in minutes) stops training at the first step
+past it; phase 2 then runs until the limit instead of `fine_tune_epochs` and its cosine follows
+the time left, as Ultralytics' `time=` does.
 
 The run folder holds model.keras (outputs box_encodings [1, N, 4] and class_scores
 [1, N, C + 1]), model.json (task "detect", output_layout "ssd_raw", anchors, box_scales),
@@ -31,7 +33,8 @@ from edgevision import atomic
 from edgevision.errors import UserError
 from edgevision.metadata import ModelInfo, write_sidecar
 
-FINE_TUNE_LR_FACTOR = 0.1
+FINE_TUNE_LR_FACTOR = 1 / 3
+AUGMENTATION = ("full", "flip", "none")
 EVAL_SCORE_THRESHOLD = 0.05  # COCO evaluation wants low-score detections too
 SPLIT = (0.8, 0.1, 0.1)
 
@@ -50,6 +53,7 @@ class DetectConfig:
     learning_rate: float = 1e-3
     seed: int = 0
     time_limit: float | None = None
+    augment: str = "full"
 
 
 def validate(config: DetectConfig):
@@ -68,6 +72,10 @@ def validate(config: DetectConfig):
         raise UserError("--epochs and --fine-tune-epochs must be >= 0 and not both 0")
     if config.batch_size < 1 or config.learning_rate <= 0:
         raise UserError("--batch-size and --learning-rate must be positive")
+    if config.augment not in AUGMENTATION:
+        raise UserError(f"--augment {config.augment} is unknown: use one of {', '.join(AUGMENTATION)}")
+    if config.time_limit is not None and not config.time_limit > 0:
+        raise UserError("--time must be a positive number of minutes")
     if is_detection_source(config.data):
         synthetic_det.parse_source(config.data)
     elif isinstance(config.data, str) and config.data.startswith("synthetic:"):
@@ -96,7 +104,8 @@ def train_detector(config: DetectConfig, overwrite=False, log=print) -> dict:
     keras.utils.set_random_seed(config.seed)
     model = _build(config, size, len(class_names))
     anchors = _anchors(size)
-    history = _fit(model, config, spec, size, anchors, data, log)
+    deadline = None if config.time_limit is None else started + config.time_limit
+    history = _fit(model, config, spec, size, anchors, data, deadline, log)
     seconds = time.perf_counter() - started
 
     info = model_info(config, spec, size, class_names, anchors)
@@ -147,7 +156,7 @@ def _anchors(size) -> np.ndarray:
     return anchor_boxes(tuple(size))
 
 
-def _fit(model, config, spec, size, anchors, data, log) -> dict:
+def _fit(model, config, spec, size, anchors, data, deadline, log) -> dict:
     import keras
 
     from edgevision.train import ssd_targets
@@ -155,47 +164,73 @@ def _fit(model, config, spec, size, anchors, data, log) -> dict:
     training_model = keras.Model(
         model.inputs, [model.get_layer("box_encodings").output, model.get_layer("class_logits").output]
     )
-    train = make_dataset(data["train"], config.batch_size, spec, size, anchors, training=True, seed=config.seed)
+    train = make_dataset(data["train"], config.batch_size, spec, size, anchors, augment=config.augment,
+                         seed=config.seed)
     val = make_dataset(data["val"], config.batch_size, spec, size, anchors)
     history: dict[str, list] = {}
-    deadline = None if config.time_limit is None else time.perf_counter() + config.time_limit
     pretrained = config.weights is not None
-    phases = ((1, 0, config.epochs), (2, config.epochs, config.epochs + config.fine_tune_epochs))
+    fine_tune_epochs = 10**6 if deadline is not None else config.fine_tune_epochs
+    phases = ((1, 0, config.epochs), (2, config.epochs, config.epochs + fine_tune_epochs))
     steps = math.ceil(len(data["train"].images) / config.batch_size)
+    class PhaseCallback(keras.callbacks.Callback):
+        """Records the history; in phase 2 sets the rate along a cosine from `rate` to 0 over the
+        phase's steps, or over the time left before the deadline; stops training at the deadline."""
+
+        def __init__(self, phase, rate, decay_steps):
+            super().__init__()
+            self.phase, self.rate, self.decay_steps = phase, rate, decay_steps
+            self.start = time.perf_counter()
+            self.step = 0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if self.decay_steps:
+                done = self.step / self.decay_steps
+                if deadline is not None:
+                    done = max(done, (time.perf_counter() - self.start) / max(deadline - self.start, 1e-6))
+                self.model.optimizer.learning_rate.assign(self.rate * 0.5 * (1 + math.cos(math.pi * min(done, 1.0))))
+            self.step += 1
+
+        def on_train_batch_end(self, batch, logs=None):
+            if _past(deadline):
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            row = {"loss": logs.get("loss"), "val_loss": logs.get("val_loss"), "phase": self.phase,
+                   "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))}
+            for key, value in logs.items():
+                if key.endswith("_loss") and key not in row:
+                    row[key] = value
+            for key, value in row.items():
+                history.setdefault(key, []).append(None if value is None else float(value))
+
     for phase, first, last in phases:
-        if last <= first or (deadline is not None and time.perf_counter() > deadline):
+        if last <= first or _past(deadline):
             continue
         model.get_layer("backbone").trainable = not (pretrained and phase == 1)
         rate = config.learning_rate * (1.0 if phase == 1 else FINE_TUNE_LR_FACTOR)
         training_model.compile(keras.optimizers.Adam(rate, clipnorm=10.0),
                                loss=[ssd_targets.box_loss, ssd_targets.focal_loss], jit_compile=False)
-
-        class Record(keras.callbacks.Callback):
-            def __init__(self, phase):
-                super().__init__()
-                self.phase = phase
-
-            def on_epoch_end(self, epoch, logs=None):
-                logs = logs or {}
-                row = {"loss": logs.get("loss"), "val_loss": logs.get("val_loss"), "phase": self.phase}
-                for key, value in logs.items():
-                    if key.endswith("_loss") and key not in row:
-                        row[key] = value
-                for key, value in row.items():
-                    history.setdefault(key, []).append(None if value is None else float(value))
-                if deadline is not None and time.perf_counter() > deadline:
-                    self.model.stop_training = True
-
+        callback = PhaseCallback(phase, rate, (last - first) * steps if phase == 2 else 0)
         verbose = 1 if sys.stderr.isatty() else 2
-        log(f"edgevision train: phase {phase}: {last - first} epoch(s) of {steps} steps at learning rate {rate:g}")
+        schedule = "constant" if phase == 1 else "cosine decay from"
+        length = "epochs until the time limit" if last - first == 10**6 else f"{last - first} epoch(s)"
+        log(f"edgevision train: phase {phase}: {length}, {steps} steps each, {schedule} learning rate {rate:g}")
         with contextlib.redirect_stdout(sys.stderr):
             training_model.fit(train, validation_data=val, epochs=last, initial_epoch=first,
-                               callbacks=[Record(phase)], verbose=verbose)
+                               callbacks=[callback], verbose=verbose)
+    if _past(deadline):
+        log(f"edgevision train: stopped at the --time limit after {len(history.get('loss', []))} epoch(s)")
     return history
 
 
-def make_dataset(split_data, batch_size, spec, size, anchors, *, training=False, seed=0):
-    """tf.data of (normalised images, (box targets, class targets)); boxes move with the pixels."""
+def _past(deadline) -> bool:
+    return deadline is not None and time.perf_counter() > deadline
+
+
+def make_dataset(split_data, batch_size, spec, size, anchors, *, augment=None, seed=0):
+    """tf.data of (normalised images, (box targets, class targets)); with `augment` (a level of
+    AUGMENTATION) the training order is shuffled and the boxes move with the pixels."""
     import tensorflow as tf
 
     from edgevision.train import ssd_targets
@@ -204,16 +239,17 @@ def make_dataset(split_data, batch_size, spec, size, anchors, *, training=False,
     dataset = tf.data.Dataset.from_tensor_slices(
         {"images": images, "bounding_boxes": {"boxes": boxes, "labels": labels}}
     ).cache()
+    training = augment is not None
     if training:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=training and len(images) >= batch_size)
-    augment = augmentation(seed) if training else []
+    layers = augmentation(augment, seed) if training else []
     mean = np.asarray(spec.mean, np.float32)
     std = np.asarray(spec.std, np.float32)
 
     def prepare(batch):
         batch = {"images": tf.cast(batch["images"], tf.float32), "bounding_boxes": batch["bounding_boxes"]}
-        for layer in augment:
+        for layer in layers:
             batch = layer(batch, training=True)
         x = (batch["images"] - mean) / std
         targets = ssd_targets.assign_targets(
@@ -224,13 +260,17 @@ def make_dataset(split_data, batch_size, spec, size, anchors, *, training=False,
     return dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def augmentation(seed: int):
-    """Keras preprocessing layers that carry "xyxy" boxes along with the pixels (0..255 images)."""
+def augmentation(level: str, seed: int):
+    """Keras preprocessing layers that carry "xyxy" boxes along with the pixels (0..255 images):
+    "full" flips, zooms in and out, translates and jitters colours; "flip" only flips; "none"."""
     import keras
 
     fmt = "xyxy"
+    flip = keras.layers.RandomFlip("horizontal", bounding_box_format=fmt, seed=seed)
+    if level != "full":
+        return [flip] if level == "flip" else []
     return [
-        keras.layers.RandomFlip("horizontal", bounding_box_format=fmt, seed=seed),
+        flip,
         keras.layers.RandomZoom((-0.25, 0.35), fill_mode="constant", bounding_box_format=fmt, seed=seed + 1),
         keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", bounding_box_format=fmt, seed=seed + 2),
         keras.layers.RandomColorJitter(value_range=(0, 255), brightness_factor=0.2, contrast_factor=0.2,
@@ -288,6 +328,8 @@ def model_info(config, spec, size, class_names, anchors) -> ModelInfo:
             "weights": str(config.weights) if config.weights else "none",
             "epochs": config.epochs,
             "fine_tune_epochs": config.fine_tune_epochs,
+            "time_limit_seconds": config.time_limit,
+            "augment": config.augment,
         },
     )
 

@@ -11,6 +11,7 @@ import pytest
     (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det:3"], "shapes-det:N"),
     (["--model", "ssdlite_mobilenet_v2", "--data", "MISSING"], "does not exist"),
     (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det", "--prune", "0.5"], "--prune"),
+    (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det", "--time", "0"], "--time must be a positive number"),
 ])
 def test_bad_detect_arguments_exit_2_with_one_line(cli, tmp_path, args, words):
     args = [a.replace("MISSING", str(tmp_path / "nowhere")) for a in args]
@@ -21,6 +22,13 @@ def test_bad_detect_arguments_exit_2_with_one_line(cli, tmp_path, args, words):
     assert not (tmp_path / "run" / "model.keras").exists()
 
 
+def test_time_limit_is_refused_for_classification(cli, tmp_path):
+    result = cli("train", "--model", "mobilenet_v2", "--data", "synthetic:shapes", "--time", "5",
+                 "--out", tmp_path / "run")
+    assert result.returncode == 2 and "--time is available with --task detect only" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_coco_file_that_is_not_json_exits_2(cli, tmp_path):
     (tmp_path / "instances.json").write_text("not json")
     result = cli("train", "--task", "detect", "--model", "ssdlite_mobilenet_v2", "--weights", "none",
@@ -29,11 +37,13 @@ def test_coco_file_that_is_not_json_exits_2(cli, tmp_path):
 
 
 @pytest.mark.slow
-def test_tiny_detect_run_writes_the_run_folder(cli, tmp_path):
+def test_tiny_detect_run_stops_at_the_time_limit_and_writes_the_run_folder(cli, tmp_path):
     out = tmp_path / "run"
+    minutes = 1.0  # --fine-tune-epochs 1000 alone would run for hours
     result = cli("train", "--task", "detect", "--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det:60",
                  "--alpha", "0.35", "--input-size", "96", "--weights", "none", "--epochs", "1",
-                 "--fine-tune-epochs", "0", "--batch-size", "16", "--out", out, "--json", timeout=1500)
+                 "--fine-tune-epochs", "1000", "--time", str(minutes), "--batch-size", "16", "--out", out, "--json",
+                 timeout=1500)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout)
     for name in ("model.keras", "model.json", "labels.txt", "history.json", "metrics.json", "training_curves.png"):
@@ -46,3 +56,9 @@ def test_tiny_detect_run_writes_the_run_folder(cli, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["task"] == "detect" and 0.0 <= metrics["map50_95"] <= metrics["map50"] <= 1.0
     assert summary["map50"] == metrics["map50"]
+    assert "stopped at the --time limit" in result.stderr
+    assert summary["seconds"] < minutes * 60 + 30  # one step and one validation pass may end after the limit
+    history = json.loads((out / "history.json").read_text())
+    assert history["phase"][0] == 1 and history["phase"][-1] == 2 and len(history["phase"]) < 1000
+    rates = [rate for rate, phase in zip(history["learning_rate"], history["phase"], strict=True) if phase == 2]
+    assert rates == sorted(rates, reverse=True) and rates[-1] < 1e-3 / 3 * 0.5  # cosine decay over the time
