@@ -172,15 +172,17 @@ def _fit(model, config, spec, size, anchors, data, deadline, log) -> dict:
     fine_tune_epochs = 10**6 if deadline is not None else config.fine_tune_epochs
     phases = ((1, 0, config.epochs), (2, config.epochs, config.epochs + fine_tune_epochs))
     steps = math.ceil(len(data["train"].images) / config.batch_size)
+
     class PhaseCallback(keras.callbacks.Callback):
         """Records the history; in phase 2 sets the rate along a cosine from `rate` to 0 over the
-        phase's steps, or over the time left before the deadline; stops training at the deadline."""
+        phase's steps, or over the time left before the deadline; stops training in time for the deadline."""
 
         def __init__(self, phase, rate, decay_steps):
             super().__init__()
             self.phase, self.rate, self.decay_steps = phase, rate, decay_steps
             self.start = time.perf_counter()
             self.step = 0
+            self.validation_seconds = self.validation_start = 0.0
 
         def on_train_batch_begin(self, batch, logs=None):
             if self.decay_steps:
@@ -191,8 +193,15 @@ def _fit(model, config, spec, size, anchors, data, deadline, log) -> dict:
             self.step += 1
 
         def on_train_batch_end(self, batch, logs=None):
-            if _past(deadline):
+            # stop early enough for the validation pass that ends the epoch to finish in time
+            if deadline is not None and time.perf_counter() + self.validation_seconds > deadline:
                 self.model.stop_training = True
+
+        def on_test_begin(self, logs=None):
+            self.validation_start = time.perf_counter()
+
+        def on_test_end(self, logs=None):
+            self.validation_seconds = time.perf_counter() - self.validation_start
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
@@ -219,7 +228,7 @@ def _fit(model, config, spec, size, anchors, data, deadline, log) -> dict:
         with contextlib.redirect_stdout(sys.stderr):
             training_model.fit(train, validation_data=val, epochs=last, initial_epoch=first,
                                callbacks=[callback], verbose=verbose)
-    if _past(deadline):
+    if deadline is not None:
         log(f"edgevision train: stopped at the --time limit after {len(history.get('loss', []))} epoch(s)")
     return history
 

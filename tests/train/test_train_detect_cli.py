@@ -41,7 +41,7 @@ def test_tiny_detect_run_stops_at_the_time_limit_and_writes_the_run_folder(cli, 
     out = tmp_path / "run"
     minutes = 1.0  # --fine-tune-epochs 1000 alone would run for hours
     result = cli("train", "--task", "detect", "--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det:60",
-                 "--alpha", "0.35", "--input-size", "96", "--weights", "none", "--epochs", "1",
+                 "--alpha", "0.35", "--input-size", "96", "--weights", "none", "--epochs", "0",
                  "--fine-tune-epochs", "1000", "--time", str(minutes), "--batch-size", "16", "--out", out, "--json",
                  timeout=1500)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -59,6 +59,6 @@ def test_tiny_detect_run_stops_at_the_time_limit_and_writes_the_run_folder(cli, 
     assert "stopped at the --time limit" in result.stderr
     assert summary["seconds"] < minutes * 60 + 30  # one step and one validation pass may end after the limit
     history = json.loads((out / "history.json").read_text())
-    assert history["phase"][0] == 1 and history["phase"][-1] == 2 and len(history["phase"]) < 1000
-    rates = [rate for rate, phase in zip(history["learning_rate"], history["phase"], strict=True) if phase == 2]
-    assert rates == sorted(rates, reverse=True) and rates[-1] < 1e-3 / 3 * 0.5  # cosine decay over the time
+    assert set(history["phase"]) == {2} and 3 <= len(history["phase"]) < 1000
+    rates = history["learning_rate"]  # cosine decay over the time: from a third of the rate towards 0
+    assert rates == sorted(rates, reverse=True) and 1e-3 / 3 >= rates[0] > 4 * rates[-1]
