@@ -49,9 +49,8 @@ def read_metadata(data: bytes) -> dict | None:
 
 def main() -> None:
     import cv2
-    import numpy as np
-
     import mediapipe as mp
+    import numpy as np
     from mediapipe.tasks.python import BaseOptions
     from mediapipe.tasks.python.vision import ObjectDetector, ObjectDetectorOptions
 
