@@ -22,7 +22,7 @@ import numpy as np
 
 from edgevision import atomic
 from edgevision.errors import UserError
-from edgevision.export import calibration, embed, report, ssd_postprocess
+from edgevision.export import calibration, embed, report, ssd_postprocess, tflite_metadata
 from edgevision.export import tflite as tflite_export
 from edgevision.metadata import ModelInfo, write_sidecar
 
@@ -262,6 +262,7 @@ def export_detector(model_path, out_dir, options, model, info: ModelInfo) -> dic
                 description = _describe(info, model_path, fmt, mode, input_q, extra)
                 path = out_dir / f"{model_path.stem}_{TAGS[mode]}.tflite"
                 data = embed.embed_tflite(flatbuffer, description.to_dict())
+                data = tflite_metadata.add_detector_metadata(data, description)  # for MediaPipe Tasks
             else:
                 _log(f"converting to ONNX {TAGS[mode]} ...")
                 images = calibration.normalise(calib.images, info) if mode == "int8" else None

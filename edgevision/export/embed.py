@@ -14,17 +14,29 @@ KEY = "edgevision"
 
 def embed_tflite(flatbuffer: bytes, description: dict) -> bytes:
     """The flatbuffer with `description` as its "edgevision" metadata entry (replacing an older one)."""
+    return set_tflite_entries(flatbuffer, {KEY: json.dumps(description).encode("utf-8")})
+
+
+def set_tflite_entries(flatbuffer: bytes, entries: dict[str, bytes]) -> bytes:
+    """The flatbuffer with named metadata entries `entries` (each replacing an older one of its name).
+
+    The flatbuffer is rewritten: anything appended after it (a zip of associated files) is dropped.
+    """
     from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
 
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
-    buffer = schema.BufferT()
-    buffer.data = list(json.dumps(description).encode("utf-8"))
-    model.buffers.append(buffer)
-    entry = schema.MetadataT()
-    entry.name = KEY.encode()
-    entry.buffer = len(model.buffers) - 1
-    model.metadata = [m for m in (model.metadata or []) if m.name != KEY.encode()] + [entry]
+    names = {name.encode() for name in entries}
+    kept = [m for m in (model.metadata or []) if m.name not in names]
+    for name, data in entries.items():
+        buffer = schema.BufferT()
+        buffer.data = list(data)
+        model.buffers.append(buffer)
+        entry = schema.MetadataT()
+        entry.name = name.encode()
+        entry.buffer = len(model.buffers) - 1
+        kept.append(entry)
+    model.metadata = kept
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
