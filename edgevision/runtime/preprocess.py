@@ -56,7 +56,10 @@ def quantization_lut(dtype, scale: float, zero_point: int, mean, std) -> np.ndar
     info = np.iinfo(dtype)
     pixels = np.arange(256, dtype=np.float64)[:, None]
     real = (pixels - np.asarray(mean, np.float64)) / np.asarray(std, np.float64)
-    return np.clip(np.rint(real / scale + zero_point), info.min, info.max).astype(dtype)
+    # With mean 127.5 every pixel lands on a half (scale 1/127.5, zero point 127: q = p - 0.5), give
+    # or take the float32 error of the scale. Rounding those halves to even, or by that error, merges
+    # the levels in pairs; rounding them all up (within 1e-3) keeps all 256, as feeding raw pixels does.
+    return np.clip(np.floor(real / scale + zero_point + 0.5 + 1e-3), info.min, info.max).astype(dtype)
 
 
 def normalisation_lut(mean, std) -> np.ndarray:

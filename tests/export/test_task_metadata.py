@@ -108,16 +108,13 @@ def _assert_same(ours, theirs):
 def test_mediapipe_object_detector_finds_what_predict_finds(exported_detector, uint8_detector, pictures,
                                                             mediapipe_path, cli):
     _, out, _ = exported_detector
-    # The uint8 file: MediaPipe feeds raw pixels, and so does predict with --mean ZERO_POINT --std 1/SCALE
-    # of the input. From the sidecar's 127.5/127.5, predict rounds half the pixels one step down
-    # (pixel - 127.5 is a tie), and this untrained detector's int8 scores move with that.
-    quant = json.loads(uint8_detector.with_suffix(".json").read_text())["input_quantization"]
-    raw_pixels = ("--mean", quant["zero_point"], "--std", 1 / quant["scale"])
-    for model, flags in ((out / "model_fp32.tflite", ()), (uint8_detector, raw_pixels)):
+    # The uint8 file: MediaPipe feeds the raw pixels, and so does predict from the sidecar's 127.5/127.5
+    # (scale 1/127.5, zero point 127: pixel - 0.5 rounds half up to the pixel).
+    for model in (out / "model_fp32.tflite", uint8_detector):
         doc = _mediapipe(mediapipe_path, model, pictures)
         assert doc["error"] is None, f"MediaPipe refused {model.name}: {doc['error']}"
         assert all(d["label"] in LABELS for found in doc["results"] for d in found)
-        _assert_same(_predict(cli, model, pictures, *flags), doc["results"])
+        _assert_same(_predict(cli, model, pictures), doc["results"])
 
 
 def test_metadata_content_read_by_mediapipe(exported_detector, uint8_detector, mediapipe_path):

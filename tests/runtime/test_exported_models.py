@@ -59,7 +59,7 @@ def test_int8_input_gets_exactly_the_quantized_pixels(exported):
     mean, std = np.array(model.info.mean), np.array(model.info.std)
     for frame in _frames(3):
         rgb = cv2.cvtColor(cv2.resize(frame, (w, h), interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
-        q = np.clip(np.rint((rgb - mean) / std / scale + zero_point), -128, 127).astype(np.int8)
+        q = np.clip(np.floor((rgb - mean) / std / scale + zero_point + 0.5 + 1e-3), -128, 127).astype(np.int8)
         interpreter.set_tensor(detail["index"], q[None])
         interpreter.invoke()
         expected = (interpreter.get_tensor(out["index"])[0].astype(np.float32) - out_zero) * out_scale
