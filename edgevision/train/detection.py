@@ -9,9 +9,9 @@ Schedule: with pretrained backbone weights, `epochs` train the extra layers and 
 frozen backbone at `learning_rate`, then `fine_tune_epochs` train everything, the rate starting
 at a third of it and decaying along a cosine to zero; from scratch every layer trains in both
 phases (BatchNorm momentum 0.9 so its statistics settle quickly). `time_limit` (seconds, counted
-from the start, data loading included; `--time` in minutes) stops training at the first step
-past it; phase 2 then runs until the limit instead of `fine_tune_epochs` and its cosine follows
-the time left, as Ultralytics' `time=` does.
+from the start, data loading included; `--time` in minutes) stops training after the step that
+leaves just enough time for the epoch's validation pass; phase 2 then runs until the limit
+instead of `fine_tune_epochs` and its cosine follows the time left, as Ultralytics' `time=` does.
 
 The run folder holds model.keras (outputs box_encodings [1, N, 4] and class_scores
 [1, N, C + 1]), model.json (task "detect", output_layout "ssd_raw", anchors, box_scales),
