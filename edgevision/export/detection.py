@@ -5,7 +5,9 @@ Every artifact is run as a device runs it (the runtime's `load(...).predict`) on
 the validation split of the training data recorded in the sidecar, or `--eval-data`. The Keras
 reference goes through the same decoding and the same (class-agnostic, best class per anchor)
 NMS in numpy, so a difference in mAP is the conversion's, not the post-processing's.
-Checks: float files within FLOAT_MAX_MAP_DIFF of Keras (mAP@.5 and mAP@[.5:.95]); int8 files
+Modes: float32 ("none"), fp16 (float16 weights) and dynamic (int8 weights, float activations) for
+TFLite; float32, dynamic and int8 for ONNX; int8 (full integer, calibrated) for both.
+Checks: float32 files within FLOAT_MAX_MAP_DIFF of Keras (mAP@.5 and mAP@[.5:.95]); the others
 lose at most `--max-map-drop` mAP@.5 (default 0.05; the project's goal is MAP_DROP_GOAL).
 """
 
@@ -22,12 +24,10 @@ import numpy as np
 
 from edgevision import atomic
 from edgevision.errors import UserError
-from edgevision.export import calibration, embed, report, ssd_postprocess, tflite_metadata
+from edgevision.export import calibration, embed, pipeline, report, ssd_postprocess, tflite_metadata
 from edgevision.export import tflite as tflite_export
 from edgevision.metadata import ModelInfo, write_sidecar
 
-QUANTIZATIONS = ("none", "int8")
-TAGS = {"none": "fp32", "int8": "int8"}
 FLOAT_MAX_MAP_DIFF = 0.01
 MAP_DROP_GOAL = 0.02
 COLUMNS = ("file", "size", "gzip", "ratio", "mAP@.5", "mAP@[.5:.95]", "mAP@.5 drop", "ms", "passed")
@@ -130,8 +130,11 @@ def convert_tflite(saved_model_dir: str, mode: str, io_dtype: str, representativ
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
     converter.allow_custom_ops = True  # for TFLite_Detection_PostProcess only: checked below
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if mode == "int8":
+    if mode != "none":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "fp16":
+        converter.target_spec.supported_types = [tf.float16]
+    if mode == "int8":
         converter.representative_dataset = representative
         ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         if allow_float_fallback:
@@ -161,8 +164,8 @@ def convert_onnx(raw, anchors, post, mode: str, calib_images=None):
     QDQ) before the float post-processing is appended."""
     from edgevision.export import onnx as onnx_export
 
-    if mode == "int8":
-        raw = onnx_export.quantize(raw, "int8", calib_images)
+    if mode != "none":
+        raw = onnx_export.quantize(raw, mode, calib_images)
     proto = ssd_postprocess.append_onnx_postprocess(raw, anchors, post)
     onnx_export.check(proto)
     return proto
@@ -174,19 +177,6 @@ def _describe(info, model_path, fmt, mode, input_q, extra) -> ModelInfo:
         input_quantization=input_q, output_quantization=None, source_model=str(Path(model_path).resolve()),
         extra={**info.extra, **extra},
     )
-
-
-def _plan(options) -> list[tuple[str, str]]:
-    plan = []
-    for fmt in options.formats:
-        for mode in options.quantize:
-            if mode not in QUANTIZATIONS:
-                _log(f"warning: detectors export as {' or '.join(QUANTIZATIONS)} here, not {mode}: skipped")
-                continue
-            plan.append((fmt, mode))
-    if not plan:
-        raise UserError(f"nothing to export: detectors take --quantize {','.join(QUANTIZATIONS)}")
-    return plan
 
 
 def _check(entry: dict, keras_map: dict | None, max_map_drop: float) -> list[str]:
@@ -222,7 +212,7 @@ def export_detector(model_path, out_dir, options, model, info: ModelInfo) -> dic
                         f"{len(info.labels)} classes): export the model with the sidecar written beside it")
     post = ssd_postprocess.PostProcess(num_classes=len(info.labels),
                                        box_scales=tuple(info.box_scales or (10.0, 10.0, 5.0, 5.0)))
-    plan = _plan(options)
+    plan = pipeline.plan_artifacts(options)
     if options.keep_float:
         _log("warning: --keep-float is not available for detectors yet: ignored")
 
@@ -253,18 +243,18 @@ def export_detector(model_path, out_dir, options, model, info: ModelInfo) -> dic
                 if saved_model is None:
                     _log("writing the inference graph with TFLite_Detection_PostProcess ...")
                     saved_model = ssd_postprocess.write_tflite_saved_model(model, anchors, post, Path(tmp) / "sm")
-                _log(f"converting to TFLite {TAGS[mode]} ...")
+                _log(f"converting to TFLite {pipeline.TAGS[mode]} ...")
                 representative = (calibration.representative_dataset(calib.images, info) if mode == "int8"
                                   else None)
                 flatbuffer = convert_tflite(saved_model, mode, options.io_dtype, representative,
                                             options.allow_float_fallback)
                 input_q, _ = tflite_export.tensor_quantization(flatbuffer)
                 description = _describe(info, model_path, fmt, mode, input_q, extra)
-                path = out_dir / f"{model_path.stem}_{TAGS[mode]}.tflite"
+                path = out_dir / f"{model_path.stem}_{pipeline.TAGS[mode]}.tflite"
                 data = embed.embed_tflite(flatbuffer, description.to_dict())
                 data = tflite_metadata.add_detector_metadata(data, description)  # for MediaPipe Tasks
             else:
-                _log(f"converting to ONNX {TAGS[mode]} ...")
+                _log(f"converting to ONNX {pipeline.TAGS[mode]} ...")
                 images = calibration.normalise(calib.images, info) if mode == "int8" else None
                 if raw_onnx is None:
                     from edgevision.export import onnx as onnx_export
@@ -273,7 +263,7 @@ def export_detector(model_path, out_dir, options, model, info: ModelInfo) -> dic
                 proto = convert_onnx(raw_onnx, anchors, post, mode, images)
                 description = _describe(info, model_path, fmt, mode, None, {**extra, "opset": options.opset})
                 embed.embed_onnx(proto, description.to_dict())
-                path = out_dir / f"{model_path.stem}_onnx_{TAGS[mode]}.onnx"
+                path = out_dir / f"{model_path.stem}_onnx_{pipeline.TAGS[mode]}.onnx"
                 data = proto.SerializeToString()
             atomic.write_bytes(path, data)
             write_sidecar(path, description)

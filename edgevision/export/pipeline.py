@@ -180,7 +180,8 @@ def _export_onnx(ctx: _Context, mode: str, float_proto) -> dict:
     return _measure(ctx, path, "onnx", mode)
 
 
-def _plan(options: ExportOptions) -> list[tuple[str, str]]:
+def plan_artifacts(options: ExportOptions) -> list[tuple[str, str]]:
+    """(format, mode) pairs to write: every combination but the ONNX modes that do not exist."""
     plan = []
     for fmt in options.formats:
         for mode in options.quantize:
@@ -213,7 +214,7 @@ def export_model(model_path, out_dir, options: ExportOptions | None = None) -> d
 
         return _raise_on_failure(detection.export_detector(model_path, out_dir, options, model, info), out_dir)
     _check_normalisation(model, info, model_path)
-    plan = _plan(options)
+    plan = plan_artifacts(options)
 
     evaluation = reference = None
     if options.eval_data or info.extra.get("data"):

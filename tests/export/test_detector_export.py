@@ -153,6 +153,45 @@ def test_tflite_onnx_and_keras_give_the_same_boxes(exported_detector):
 
 
 @pytest.mark.slow
+def test_fp16_and_dynamic_detectors_find_what_fp32_finds(exported_detector, tmp_path):
+    """TFLite fp16 (float16 weights) and dynamic range (int8 weights), ONNX dynamic: the same post-processing
+    inside, the same boxes as the float32 file, measured in the report; ONNX has no fp16 (skipped)."""
+    from edgevision.export.pipeline import ExportOptions, export_model
+    from edgevision.export.tflite import custom_ops
+    from edgevision.runtime import load
+    from edgevision.runtime.detection import iou_matrix
+
+    _, fp32_out, model_path = exported_detector
+    result = export_model(model_path, tmp_path, ExportOptions(formats=("tflite", "onnx"), quantize=("fp16", "dynamic"),
+                                                              eval_count=20, max_map_drop=1.0))
+    names = {Path(a["path"]).name: a for a in result["artifacts"]}
+    assert sorted(names) == ["model_dynamic.tflite", "model_fp16.tflite", "model_onnx_dynamic.onnx"]
+    assert not (tmp_path / "model_onnx_fp16.onnx").exists()
+    fp32 = load(fp32_out / "model_fp32.tflite", threads=1)
+    fp32_bytes = (fp32_out / "model_fp32.tflite").stat().st_size
+    frames = [np.ascontiguousarray(image[..., ::-1]) for image in load_detection_images(8)]
+    for name, entry in names.items():
+        assert entry["passed"] is True and 0 <= entry["map50"] <= 1, (name, entry["failures"])
+        assert entry["size_bytes"] < 0.6 * fp32_bytes, name  # half-size or smaller weights
+        if name.endswith(".tflite"):
+            assert custom_ops((tmp_path / name).read_bytes()) == ["TFLite_Detection_PostProcess"]
+        model = load(tmp_path / name, threads=1)
+        matched = total = 0
+        for frame in frames:
+            found = model.predict(frame, threshold=0.3).detections
+            for det in fp32.predict(frame, threshold=0.3).detections:
+                total += 1
+                matched += any(d.index == det.index and iou_matrix([d.box], [det.box])[0, 0] > 0.8 for d in found)
+        assert total >= 10 and matched >= (0.95 if "fp16" in name else 0.7) * total, (name, matched, total)
+
+
+def load_detection_images(count):
+    from edgevision.data.detection import load_detection
+
+    return load_detection(DATA, "val", SIZE, 0, count).images
+
+
+@pytest.mark.slow
 def test_detector_export_refusals(tmp_path, cli):
     from edgevision.metadata import read_sidecar, write_sidecar
     from tests.detector_models import build_detector
