@@ -8,7 +8,8 @@ import java.nio.ByteOrder
  * rotate upright, resize to the input size, order the channels, then map each pixel through
  * a 256-entry table per channel, computed in double precision as the Python runtime's
  * `runtime/preprocess.py` computes it: `(pixel - mean) / std` stored as float32, or for
- * quantized inputs `round((pixel - mean) / std / scale + zero_point)` (half to even), clipped.
+ * quantized inputs `round((pixel - mean) / std / scale + zero_point)`, ties (within 1e-3, the
+ * float32 error of a stored scale) rounded up, clipped: with mean 127.5 every pixel is a tie.
  */
 class Preprocessor(private val info: ModelInfo) {
     private val quant = info.inputQuantization
@@ -19,7 +20,7 @@ class Preprocessor(private val info: ModelInfo) {
         val q = quant
         ByteArray(256) { p ->
             if (q == null) 0.toByte() else {
-                val v = Math.rint((p - info.mean[c]) / info.std[c] / q.scale + q.zeroPoint)
+                val v = Math.floor((p - info.mean[c]) / info.std[c] / q.scale + q.zeroPoint + 0.5 + 1e-3)
                 (if (v < q.min) q.min else if (v > q.max) q.max else v.toInt()).toByte()
             }
         }

@@ -29,15 +29,15 @@ class PreprocessTest {
     }
 
     @Test
-    fun int8InputRoundsHalfToEvenAndSaturates() {
+    fun int8InputRoundsTiesUpAndSaturates() {
         // x = (p - 127.5) / 127.5, q = round(x / (1/128) + 0)
         val p = Preprocessor(info(""", "input_quantization": {"dtype": "int8", "scale": 0.0078125, "zero_point": 0}"""))
         val q = p.fromRgb(pixels)
         assertArrayEquals(bytes(-128, 1, 127, -118, -108, -98), q)
         assertEquals(6, p.tensorBytes)
-        // x / scale = 0.5, 1.5, 2.5, ... rounds to the even neighbour, as numpy.round does
+        // x / scale = 0.5, 1.5, 2.5, ... rounds up, as the Python runtime does (to even merged levels in pairs)
         val halves = Preprocessor(info(""", "mean": 0, "std": 2, "input_quantization": {"dtype": "uint8", "scale": 1, "zero_point": 0}"""))
-        assertArrayEquals(intArrayOf(0, 2, 2, 4, 4, 6), unsigned(halves.fromRgb(RgbImage(2, 1, bytes(1, 3, 5, 7, 9, 11)))))
+        assertArrayEquals(intArrayOf(1, 2, 3, 4, 5, 6), unsigned(halves.fromRgb(RgbImage(2, 1, bytes(1, 3, 5, 7, 9, 11)))))
     }
 
     @Test
