@@ -200,8 +200,9 @@ def test_detector_export_refusals(tmp_path, cli):
     from tests.detector_models import build_detector
 
     model_path = build_detector(tmp_path / "run", data=None)
-    result = cli("export", model_path, "--out", tmp_path / "a", "--quantize", "fp16")
-    assert result.returncode == 2 and "detectors take --quantize none,int8" in result.stderr
+    result = cli("export", model_path, "--out", tmp_path / "a", "--format", "onnx", "--quantize", "fp16")
+    assert result.returncode == 2 and "nothing to export" in result.stderr.strip().splitlines()[-1]
+    assert "ONNX has no fp16 export" in result.stderr and not (tmp_path / "a" / "model_onnx_fp16.onnx").exists()
     info = read_sidecar(model_path)
     info.anchors = None
     write_sidecar(model_path, info)
