@@ -169,7 +169,8 @@ def _fit(model, config, spec, size, anchors, data, deadline, log) -> dict:
     val = make_dataset(data["val"], config.batch_size, spec, size, anchors)
     history: dict[str, list] = {}
     pretrained = config.weights is not None
-    fine_tune_epochs = 10**6 if deadline is not None else config.fine_tune_epochs
+    until_time = deadline is not None  # phase 2 then ends at the time limit, not after fine_tune_epochs
+    fine_tune_epochs = 10**6 if until_time else config.fine_tune_epochs
     phases = ((1, 0, config.epochs), (2, config.epochs, config.epochs + fine_tune_epochs))
     steps = math.ceil(len(data["train"].images) / config.batch_size)
 
@@ -223,12 +224,12 @@ def _fit(model, config, spec, size, anchors, data, deadline, log) -> dict:
         callback = PhaseCallback(phase, rate, (last - first) * steps if phase == 2 else 0)
         verbose = 1 if sys.stderr.isatty() else 2
         schedule = "constant" if phase == 1 else "cosine decay from"
-        length = "epochs until the time limit" if last - first == 10**6 else f"{last - first} epoch(s)"
+        length = "epochs until the time limit" if phase == 2 and until_time else f"{last - first} epoch(s)"
         log(f"edgevision train: phase {phase}: {length}, {steps} steps each, {schedule} learning rate {rate:g}")
         with contextlib.redirect_stdout(sys.stderr):
             training_model.fit(train, validation_data=val, epochs=last, initial_epoch=first,
                                callbacks=[callback], verbose=verbose)
-    if deadline is not None:
+    if until_time:
         log(f"edgevision train: stopped at the --time limit after {len(history.get('loss', []))} epoch(s)")
     return history
 
