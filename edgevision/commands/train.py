@@ -21,7 +21,9 @@ def configure(parser):
     parser.add_argument("--alpha", type=float, default=1.0, help="width multiplier (MobileNets), default 1.0")
     parser.add_argument("--input-size", type=int, default=None, help="input height = width in pixels (default: the model's)")
     parser.add_argument("--weights", default="imagenet", help="imagenet | none | PATH of a weights file (default imagenet)")
-    parser.add_argument("--epochs", type=int, default=5, help="phase 1 epochs: new head on the frozen backbone (default 5)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="phase 1 epochs: new head on the frozen backbone (default 20 on cached backbone features "
+                             "with pretrained weights, else 5)")
     parser.add_argument("--fine-tune-epochs", type=int, default=5, help="phase 2 epochs: fine-tuning with augmentation (default 5)")
     parser.add_argument("--prune", type=float, default=0.0, metavar="SPARSITY",
                         help="magnitude-prune this fraction of the weights during fine-tuning, in [0, 1)")
@@ -89,7 +91,8 @@ def run_detect(args) -> int:
 
     config = DetectConfig(
         model=args.model, data=args.data, out=args.out, alpha=args.alpha, input_size=args.input_size,
-        weights=None if args.weights.lower() == "none" else args.weights, epochs=args.epochs,
+        weights=None if args.weights.lower() == "none" else args.weights,
+        epochs=DetectConfig.epochs if args.epochs is None else args.epochs,
         fine_tune_epochs=args.fine_tune_epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         seed=args.seed, time_limit=None if args.time is None else args.time * 60, augment=args.augment or "full",
     )

@@ -14,6 +14,8 @@ from edgevision.metadata import ModelInfo
 # Float exports must match Keras this closely (top-1 agreement, largest probability difference).
 FLOAT_MIN_AGREEMENT = 0.999
 FLOAT_MAX_DIFF = 1e-3
+# A disagreement is a near-tie when Keras itself put the two classes within this probability.
+NEAR_TIE_MARGIN = 0.1
 
 
 def _probabilities(scores: np.ndarray, output_layout: str) -> np.ndarray:
@@ -29,9 +31,13 @@ def keras_scores(model, images: np.ndarray, info: ModelInfo, batch_size: int = 3
 
 
 def compare(reference: np.ndarray, candidate: np.ndarray, labels: np.ndarray, output_layout="probabilities") -> dict:
-    """top1_agreement, accuracy, accuracy_drop, max_abs_diff of a candidate against the reference."""
+    """top1_agreement, accuracy, accuracy_drop, max_abs_diff of a candidate against the reference,
+    and how many of the images it disagrees on are near-ties for the reference itself."""
     ref, cand = _probabilities(reference, output_layout), _probabilities(candidate, output_layout)
     ref_top, cand_top = ref.argmax(axis=1), cand.argmax(axis=1)
+    rows = np.arange(len(ref))
+    disagree = ref_top != cand_top
+    margin = ref[rows, ref_top] - ref[rows, cand_top]
     known = labels >= 0
     accuracy = float((cand_top[known] == labels[known]).mean()) if known.any() else None
     ref_accuracy = float((ref_top[known] == labels[known]).mean()) if known.any() else None
@@ -40,6 +46,8 @@ def compare(reference: np.ndarray, candidate: np.ndarray, labels: np.ndarray, ou
         "accuracy": accuracy,
         "accuracy_drop": None if accuracy is None else ref_accuracy - accuracy,
         "max_abs_diff": float(np.abs(ref - cand).max()),
+        "disagreements": int(disagree.sum()),
+        "near_ties": int((disagree & (margin < NEAR_TIE_MARGIN)).sum()),
     }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from edgevision import atomic
 
-COLUMNS = ("file", "size", "gzip", "ratio", "agreement", "accuracy", "max diff", "ms", "passed")
+COLUMNS = ("file", "size", "gzip", "ratio", "agreement", "accuracy", "drop", "max diff", "ms", "passed")
 
 
 class Stages:
@@ -80,6 +80,8 @@ def _fmt(value, kind):
         return f"{value / 1e6:.2f} MB" if value >= 1e5 else f"{value / 1e3:.1f} kB"
     if kind == "pct":
         return f"{value:.2%}"
+    if kind == "points":
+        return f"{100 * value:.1f} pt"  # accuracy points lost (negative: gained)
     if kind == "ratio":
         return f"{value:.2f}x"
     if kind == "float":
@@ -96,7 +98,7 @@ def rows(result: dict) -> list[list[str]]:
         out.append([
             Path(a["path"]).name, _fmt(a["size_bytes"], "bytes"), _fmt(a["gzip_bytes"], "bytes"),
             _fmt(a["size_ratio"], "ratio"), _fmt(a["top1_agreement"], "pct"), _fmt(a["accuracy"], "pct"),
-            _fmt(a["max_abs_diff"], "float"), _fmt(a.get("latency_ms"), "ms"), status,
+            _fmt(a.get("accuracy_drop"), "points"), _fmt(a["max_abs_diff"], "float"), _fmt(a.get("latency_ms"), "ms"), status,
         ])
     return out
 
@@ -110,7 +112,19 @@ def table(result: dict) -> str:
     body = [list(COLUMNS), *rows(result)]
     widths = [max(len(r[i]) for r in body) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in body]
-    return "\n".join(lines + _time_lines(result))
+    return "\n".join(lines + near_tie_lines(result) + _time_lines(result))
+
+
+def near_tie_lines(result: dict) -> list[str]:
+    """One line per quantized file that disagrees with Keras: how many of those images were near-ties."""
+    from edgevision.export.parity import NEAR_TIE_MARGIN
+
+    lines = []
+    for a in result["artifacts"]:
+        if a.get("disagreements") and a["quantization"] != "none":
+            lines.append(f"{Path(a['path']).name}: {a['near_ties']} of its {a['disagreements']} disagreements with "
+                         f"Keras are near-ties (Keras' own top two within {NEAR_TIE_MARGIN:g})")
+    return lines
 
 
 def _time_lines(result: dict) -> list[str]:
@@ -129,6 +143,7 @@ def markdown(result: dict) -> str:
                      f"{result['calibration']['source']}.")
     lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(r) + " |" for r in rows(result)]
+    lines += ["", *near_tie_lines(result)] if near_tie_lines(result) else []
     lines += ["", *_time_lines(result)] if result.get("stage_seconds") else []
     for a in result["artifacts"]:
         if a.get("failures"):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgevision.errors import UserError
+from edgevision.models.weights import WeightsMismatch
 
 WEIGHTS_HELP = "weights must be none, imagenet or the path of a weights file"
 # The project's own pretrained MobileNetV2 0.35 backbone (tools/pretrain_backbone.py, synthetic:pretext):
@@ -230,9 +231,27 @@ def build_model(
     module_name, function_name = spec.builder.split(":")
     module = importlib.import_module(f"edgevision.models.{module_name}")
     builder = getattr(module, function_name)
-    return builder(
-        num_classes=num_classes, input_size=size, alpha=alpha, weights=weights, include_top=include_top, **kw
-    )
+    try:
+        return builder(
+            num_classes=num_classes, input_size=size, alpha=alpha, weights=weights, include_top=include_top, **kw
+        )
+    except WeightsMismatch as exc:
+        raise WeightsMismatch(exc.path, exc.what, exc.reason, _fitting_hint(exc.path, spec)) from None
+
+
+def _fitting_hint(path: Path, spec: ModelSpec) -> str:
+    """The fix for a weights file that does not fit `spec`: the models it fits, when any."""
+    from edgevision.models.weights_match import fitting_models
+
+    def backbone(candidate, alpha):
+        size = max(candidate.min_input_size, 32)
+        return build_model(candidate.name, input_size=size, alpha=alpha, include_top=False)
+
+    order = [spec, *(s for s in _SPECS if s is not spec)]
+    found = fitting_models(path, order, backbone)
+    if not found:
+        return "it fits none of the zoo models: pass the file the model was saved with, or --weights none"
+    return f"it holds the weights of {' or '.join(found)} (any input size): build that model instead"
 
 
 def inference_model(model):

@@ -54,6 +54,15 @@ def imagenet_download(model_name: str):
         ) from None
 
 
+class WeightsMismatch(UserError):
+    """A weights file that does not fit the model being built."""
+
+    def __init__(self, path: Path, what: str, reason: str, fix: str = ""):
+        self.path, self.what, self.reason = path, what, reason
+        fix = fix or "build the model with the architecture, alpha, input size and classes the file was saved with"
+        super().__init__(f"weights file {path} does not fit {what} ({reason}): {fix}")
+
+
 @contextlib.contextmanager
 def weights_file(path: Path, what: str):
     """Turn a weights file that does not fit the model into one UserError line."""
@@ -63,10 +72,7 @@ def weights_file(path: Path, what: str):
             yield
     except ValueError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(
-            f"weights file {path} does not fit {what} ({first_line[:200]}): build the model with the "
-            "architecture, alpha, input size and classes the file was saved with"
-        ) from None
+        raise WeightsMismatch(path, what, first_line.split(". Example")[0][:200]) from None
 
 
 def load_keras3_weights(model, path: Path, what: str) -> None:
