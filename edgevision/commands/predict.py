@@ -29,6 +29,7 @@ def run(args) -> int:
 
     from edgevision.errors import UserError
     from edgevision.runtime import load
+    from edgevision.runtime.classification import SOFTMAX_OF_LOGITS
     from edgevision.runtime.metrics import MetricsTracker
 
     if args.top_k < 1:
@@ -40,7 +41,7 @@ def run(args) -> int:
     model = load(args.model, threads=args.threads, labels=args.labels,
                  mean=_values(args.mean, "--mean"), std=_values(args.std, "--std"), letterbox=args.letterbox)
     tracker = MetricsTracker()
-    results = []
+    results, warned = [], False
     for path in images:
         frame = _read_bgr(path)
         result = model.predict(frame, threshold=args.threshold, **({"top_k": args.top_k} if model.task == "classify" else {}))
@@ -51,6 +52,10 @@ def run(args) -> int:
             entry["annotated"] = str(_save_annotated(frame, result, Path(args.save_dir), path, results))
         results.append(entry)
         if not args.json:
+            if getattr(result, "scores", None) == SOFTMAX_OF_LOGITS and not warned:
+                print(f"{args.model}: its output is not a probability distribution: scores are the softmax "
+                      "of its logits", file=sys.stderr)
+                warned = True
             print(_result_text(path, result))
     if args.json:
         doc = {"model": str(args.model), "task": model.task, "backend": model.backend.name,
@@ -87,7 +92,8 @@ def _read_bgr(path):
 
 def _result_json(result) -> dict:
     if hasattr(result, "top_k"):
-        return {"top_k": [{"index": c.index, "label": c.label, "score": round(c.score, 6)} for c in result.top_k]}
+        return {"top_k": [{"index": c.index, "label": c.label, "score": round(c.score, 6)} for c in result.top_k],
+                "scores": result.scores}
     return {"detections": [{"index": d.index, "label": d.label, "score": round(d.score, 6),
                             "box": [round(v, 2) for v in d.box]} for d in result.detections]}
 

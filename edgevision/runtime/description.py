@@ -127,7 +127,7 @@ def infer_info(model_file, backend) -> ModelInfo:
             return ModelInfo(task="detect", output_layout="ssd_postprocessed", **common)
         except ValueError:
             pass
-    if len(outputs) == 1 and sum(1 for d in outputs[0].shape if d != 1) == 1:
+    if len(outputs) == 1 and is_score_vector(outputs[0].shape):
         out = outputs[0]
         out_quant = {"dtype": out.dtype.name, "scale": out.scale, "zero_point": out.zero_point} if out.quantized else None
         return ModelInfo(task="classify", output_layout="probabilities", output_quantization=out_quant, **common)
@@ -136,6 +136,11 @@ def infer_info(model_file, backend) -> ModelInfo:
         f"{path} has outputs {shapes}: neither one score vector nor the 4 SSD outputs; "
         f"describe it with a sidecar {sidecar_path(path).name} (edgevision export writes one)"
     )
+
+
+def is_score_vector(shape) -> bool:
+    """[N], [1, N], [-1, N], [1, 1, 1, N], ...: one known dimension above 1, the others 1 or open (batch)."""
+    return sum(1 for d in shape if d > 1) == 1 and all(d > 1 or d in (1, -1) for d in shape)
 
 
 def _three(value, name, path):

@@ -28,6 +28,7 @@ from edgevision.runtime.preprocess import Preprocessor, Transform
 class ClassificationResult(NamedTuple):
     top_k: list  # [Class(index, label, score)], best first
     timings_ms: dict  # {"preprocess", "inference", "postprocess"}
+    scores: str = classification.PROBABILITIES  # or SOFTMAX_OF_LOGITS: the model gave logits
 
 
 class DetectionResult(NamedTuple):
@@ -120,6 +121,7 @@ class Classifier(_Model):
         num_classes = int(np.prod([d for d in out.shape if d > 0]))
         self.labels = align_labels(self.info.labels, num_classes) if self.info.labels else []
         self.top_k, self.threshold = top_k, threshold
+        self.check_scores = self.description_source == "inferred"  # our descriptions say probabilities or logits
 
     def predict(self, frame_bgr, top_k: int | None = None, threshold: float | None = None) -> ClassificationResult:
         return self.predict_prepared(self.prepare(frame_bgr, copy=False), top_k, threshold)
@@ -129,10 +131,11 @@ class Classifier(_Model):
         """Inference and post-processing of a frame `prepare()` made ready."""
         outputs, t1, t2 = self._invoke(prepared)
         out = self.output_specs[0]
-        scores = classification.scores_from_output(outputs[0], out.scale, out.zero_point, self.info.output_layout)
+        scores, kind = classification.output_scores(outputs[0], out.scale, out.zero_point,
+                                                    self.info.output_layout, check=self.check_scores)
         classes = classification.top_k(scores, self.labels, self.top_k if top_k is None else top_k,
                                        self.threshold if threshold is None else threshold)
-        return ClassificationResult(classes, self._timings(prepared, t1, t2, time.perf_counter()))
+        return ClassificationResult(classes, self._timings(prepared, t1, t2, time.perf_counter()), kind)
 
 
 class Detector(_Model):
