@@ -3,6 +3,7 @@
 NAME = "predict"
 HELP = "classify or detect objects in images with a .tflite or .onnx model"
 ORDER = 40
+NORMALIZE_PRESETS = ("imagenet", "inception", "unit", "raw")  # edgevision.runtime.description.NORMALIZATIONS
 
 
 def configure(parser):
@@ -14,10 +15,15 @@ def configure(parser):
                         help="minimum score (default 0 for classes, 0.5 for detections)")
     parser.add_argument("--threads", type=int, default=None, metavar="N",
                         help="inference threads (default: the cores this process may use)")
+    parser.add_argument("--normalize", choices=NORMALIZE_PRESETS, metavar="PRESET",
+                        help="input normalisation for models without a description: imagenet (torchvision mean/std, "
+                        "ONNX Model Zoo), inception ([-1, 1]), unit ([0, 1]) or raw (pixels as they are)")
     parser.add_argument("--mean", metavar="M", help="input = (pixel - M) / S for float models without a description: "
                         "one value or three comma-separated (R,G,B)")
     parser.add_argument("--std", metavar="S", help="see --mean")
     parser.add_argument("--letterbox", action="store_true", help="keep the aspect ratio and pad instead of stretching")
+    parser.add_argument("--resize", choices=("bilinear", "nearest", "area"), default="bilinear",
+                        help="resize filter (default bilinear); nearest is PIL's, as pycoral's published scores use")
     parser.add_argument("--save-dir", metavar="DIR", help="write annotated copies of the images here")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
@@ -39,7 +45,8 @@ def run(args) -> int:
         if not path.is_file():
             raise UserError(f"{path}: no such image file: check the path")
     model = load(args.model, threads=args.threads, labels=args.labels,
-                 mean=_values(args.mean, "--mean"), std=_values(args.std, "--std"), letterbox=args.letterbox)
+                 mean=_values(args.mean, "--mean"), std=_values(args.std, "--std"), letterbox=args.letterbox,
+                 normalize=args.normalize, resize=args.resize)
     tracker = MetricsTracker()
     results, warned = [], False
     for path in images:

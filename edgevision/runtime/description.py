@@ -6,10 +6,12 @@
 3. inferred from the tensors, for models built elsewhere: a 4-D 3-channel input, one score
    output (classifier) or the four SSD post-processing outputs (detector); quantized inputs
    take their normalisation from the input tensor's scale and zero point, so pixels are fed
-   unchanged (uint8) or shifted by 128 (int8); float inputs use the caller's mean/std,
-   default 127.5/127.5 (inputs in [-1, 1]).
+   unchanged (uint8) or shifted by 128 (int8), and so do integer inputs without quantization
+   parameters (a tf2onnx conversion's uint8 input: raw pixels); float inputs use the caller's
+   normalisation, default 127.5/127.5 (inputs in [-1, 1]).
 
-Caller overrides (`--labels`, `--mean/--std`) win over every source.
+Caller overrides (`--labels`, `--normalize` or `--mean/--std`) win over every source; means
+and standard deviations are given in R, G, B order whatever the model's channel order.
 """
 
 from __future__ import annotations
@@ -23,10 +25,31 @@ from edgevision.runtime import detection
 from edgevision.runtime.modelfile import EMBEDDED_KEY
 
 DEFAULT_MEAN = DEFAULT_STD = 127.5
+# --normalize presets: (mean, std) in R, G, B order; input = (pixel - mean) / std.
+NORMALIZATIONS = {
+    "imagenet": ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)),  # torchvision, ONNX Model Zoo
+    "inception": ((127.5,) * 3, (127.5,) * 3),  # [-1, 1]: TF-slim, Keras MobileNet, TF OD API SSDs
+    "unit": ((0.0,) * 3, (255.0,) * 3),  # [0, 1]: MediaPipe Model Maker, many Keras models
+    "raw": ((0.0,) * 3, (1.0,) * 3),  # pixels as they are: EfficientNet-Lite float, tf2onnx uint8 inputs
+}
+
+
+def normalisation(normalize=None, mean=None, std=None) -> tuple:
+    """(mean, std) the caller asked for, from a preset name or values; (None, None) for neither."""
+    if normalize is None:
+        return mean, std
+    if mean is not None or std is not None:
+        raise UserError(f"--normalize {normalize} and --mean/--std both set the normalisation: give one of them")
+    if normalize not in NORMALIZATIONS:
+        raise UserError(f"--normalize {normalize!r}: use one of {', '.join(NORMALIZATIONS)}")
+    return NORMALIZATIONS[normalize]
 
 
 def describe(model_file, backend, labels=None, mean=None, std=None) -> tuple[ModelInfo, str]:
-    """(ModelInfo, source) with source "sidecar", "embedded" or "inferred"; UserError if unusable."""
+    """(ModelInfo, source) with source "sidecar", "embedded" or "inferred"; UserError if unusable.
+
+    mean/std (1 or 3 values, R, G, B) replace the description's normalisation.
+    """
     path = model_file.path
     try:
         info, source = read_sidecar(path), "sidecar"
@@ -38,22 +61,30 @@ def describe(model_file, backend, labels=None, mean=None, std=None) -> tuple[Mod
         info, source = infer_info(model_file, backend), "inferred"
         if labels is None:
             labels = packed_labels(model_file.data)
-    input_spec = backend.inputs[0]
+    input_spec = with_quantization(backend.inputs[0], info.input_quantization)
+    changes = {}
     if source == "inferred" and input_spec.quantized and mean is None and std is None:
-        mean, std = pixel_identity_normalisation(input_spec)
+        changes["mean"], changes["std"] = pixel_identity_normalisation(input_spec)
     elif source == "inferred":
         mean = DEFAULT_MEAN if mean is None else mean
         std = DEFAULT_STD if std is None else std
-    changes = {}
+    in_model_order = (lambda v: v[::-1]) if info.color_order == "BGR" else (lambda v: v)
     if labels is not None:
         changes["labels"] = list(labels)
     if mean is not None:
-        changes["mean"] = _three(mean, "--mean", path)
+        changes["mean"] = in_model_order(_three(mean, "--mean", path))
     if std is not None:
-        changes["std"] = _three(std, "--std", path)
+        changes["std"] = in_model_order(_three(std, "--std", path))
         if any(s == 0 for s in changes["std"]):
             raise UserError("--std 0 would divide by zero: pass the model's standard deviation, e.g. 127.5")
     return dataclasses.replace(info, **changes), source
+
+
+def with_quantization(spec, quant):
+    """An integer tensor the backend reports without scale takes it from the description (our ONNX I/O)."""
+    if spec.quantized or spec.dtype.kind not in "iu" or not quant or not quant.get("scale"):
+        return spec
+    return spec._replace(scale=float(quant["scale"]), zero_point=int(quant.get("zero_point") or 0))
 
 
 def pixel_identity_normalisation(spec) -> tuple[tuple, tuple]:
@@ -117,7 +148,12 @@ def infer_info(model_file, backend) -> ModelInfo:
     h, w = (spec.shape[1], spec.shape[2]) if layout == "NHWC" else (spec.shape[2], spec.shape[3])
     if h <= 0 or w <= 0:
         raise UserError(f"{path} leaves its input size open ({list(spec.shape)}): add a sidecar {sidecar_path(path).name} with input_size")
-    quant = {"dtype": spec.dtype.name, "scale": spec.scale, "zero_point": spec.zero_point} if spec.quantized else None
+    if spec.quantized:
+        quant = {"dtype": spec.dtype.name, "scale": spec.scale, "zero_point": spec.zero_point}
+    elif spec.dtype.kind in "iu":  # no quantization parameters: the tensor holds the values themselves
+        quant = {"dtype": spec.dtype.name, "scale": 1.0, "zero_point": 0}
+    else:
+        quant = None
     outputs = backend.outputs
     common = dict(input_size=(h, w), labels=[], input_quantization=quant, format=backend.format,
                   quantization="int8" if quant else "none")

@@ -52,3 +52,84 @@ def test_predict_json_says_the_scores_are_a_softmax_of_logits(cli, tmp_path):
     assert all(0 <= c["score"] <= 1 for c in entry["top_k"])
     text = cli("predict", tmp_path / "m.onnx", tmp_path / "solid.png")
     assert text.returncode == 0 and "softmax of its logits" in text.stderr
+
+
+RGB = np.array([250.0, 128.0, 10.0])
+PRESETS = {"imagenet": ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), "inception": (127.5, 127.5),
+           "unit": (0.0, 255.0), "raw": (0.0, 1.0)}
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_normalisation_presets_feed_what_they_say(tmp_path, preset):
+    gain = 0.01 if preset == "raw" else 1.0  # raw pixels up to 255: keep the echoed logits small
+    model = load(echo_onnx(tmp_path / "m.onnx", gain=gain), threads=1, normalize=preset)
+    model._gain = gain
+    mean, std = (np.asarray(v, np.float64) for v in PRESETS[preset])
+    _, fed = _fed(model)
+    assert fed == pytest.approx((RGB - mean) / std, abs=TOL / gain)
+
+
+def test_cli_presets_match_the_python_api_and_are_listed_once():
+    from edgevision.commands.predict import NORMALIZE_PRESETS
+    from edgevision.runtime.description import NORMALIZATIONS
+
+    assert set(NORMALIZE_PRESETS) == set(NORMALIZATIONS) == set(PRESETS)
+
+
+def test_mean_and_std_are_red_green_blue_even_for_a_bgr_model(tmp_path):
+    from edgevision.metadata import ModelInfo, write_sidecar
+
+    path = echo_onnx(tmp_path / "bgr.onnx")
+    write_sidecar(path, ModelInfo(task="classify", input_size=(8, 8), labels=["b", "g", "r", "zero"],
+                                  color_order="BGR", output_layout="logits", format="onnx"))
+    model = load(path, threads=1, normalize="imagenet")
+    _, fed = _fed(model)  # the model's channels are B, G, R
+    mean, std = (np.asarray(v[::-1]) for v in PRESETS["imagenet"])
+    assert fed == pytest.approx((RGB[::-1] - mean) / std, abs=TOL)
+
+
+def test_normalize_and_mean_together_is_one_clear_error(cli, tmp_path):
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "solid.png"), np.full((20, 30, 3), BGR, np.uint8))
+    result = cli("predict", echo_onnx(tmp_path / "m.onnx"), tmp_path / "solid.png", "--normalize", "unit",
+                 "--mean", "0")
+    assert result.returncode == 2 and "give one of them" in result.stderr and result.stdout == ""
+    ok = cli("predict", tmp_path / "m.onnx", tmp_path / "solid.png", "--normalize", "unit", "--json", "--top-k", "4")
+    assert ok.returncode == 0, ok.stderr
+    top = {c["index"]: c["score"] for c in json.loads(ok.stdout)["results"][0]["top_k"]}
+    assert echoed(top) == pytest.approx(RGB / 255, abs=1e-4)  # JSON scores rounded to 1e-6, all above 0.1
+
+
+def test_uint8_input_without_quantization_parameters_takes_raw_pixels(tmp_path):
+    model = load(echo_onnx(tmp_path / "u8.onnx", dtype="uint8", gain=0.01), threads=1)
+    model._gain = 0.01
+    assert model.preprocess.mode == "identity"  # pixels go in untouched
+    _, fed = _fed(model)
+    assert fed == pytest.approx(RGB, abs=TOL * 100)
+
+
+def test_rgb_frames_and_pil_images_give_the_bgr_answer(tmp_path):
+    from PIL import Image
+
+    model = load(echo_onnx(tmp_path / "m.onnx"), threads=1)
+    rgb = np.full((20, 30, 3), BGR[::-1], np.uint8)
+    assert _fed(model, rgb, color="rgb")[1] == pytest.approx(INCEPTION, abs=TOL)
+    assert _fed(model, Image.fromarray(rgb))[1] == pytest.approx(INCEPTION, abs=TOL)
+    rgb_model = load(tmp_path / "m.onnx", threads=1, color="rgb")
+    assert _fed(rgb_model, rgb)[1] == pytest.approx(INCEPTION, abs=TOL)
+    with pytest.raises(ValueError, match="'bgr' or 'rgb'"):
+        model.predict(rgb, color="RGBA")
+
+
+def test_letterbox_padding_is_the_mean_colour_for_rgb_frames_too(tmp_path):
+    from edgevision.metadata import ModelInfo, write_sidecar
+
+    path = echo_onnx(tmp_path / "m.onnx")
+    write_sidecar(path, ModelInfo(task="classify", input_size=(8, 8), labels=list("rgbz"), output_layout="logits",
+                                  mean=(200.0, 100.0, 50.0), std=(50.0, 50.0, 50.0), format="onnx"))
+    model = load(path, threads=1, letterbox=True)
+    frame = np.full((4, 8, 3), (50, 100, 200), np.uint8)  # BGR of the mean: input 0 everywhere
+    for image, color in ((frame, "bgr"), (np.ascontiguousarray(frame[:, :, ::-1]), "rgb")):
+        tensor = model.prepare(image, color=color).tensor
+        assert np.abs(tensor).max() == 0  # padding and picture both map to 0
