@@ -21,7 +21,7 @@ import json
 
 from edgevision.errors import UserError
 from edgevision.metadata import ModelInfo, read_sidecar, sidecar_path
-from edgevision.runtime import detection
+from edgevision.runtime import detection, unsupported
 from edgevision.runtime.modelfile import EMBEDDED_KEY
 
 DEFAULT_MEAN = DEFAULT_STD = 127.5
@@ -61,6 +61,8 @@ def describe(model_file, backend, labels=None, mean=None, std=None) -> tuple[Mod
         info, source = infer_info(model_file, backend), "inferred"
         if labels is None:
             labels = packed_labels(model_file.data)
+        if info.task == "classify":
+            unsupported.refuse_features(model_file, backend.outputs[0], labels)
     input_spec = with_quantization(backend.inputs[0], info.input_quantization)
     changes = {}
     if source == "inferred" and input_spec.quantized and mean is None and std is None:
@@ -167,11 +169,7 @@ def infer_info(model_file, backend) -> ModelInfo:
         out = outputs[0]
         out_quant = {"dtype": out.dtype.name, "scale": out.scale, "zero_point": out.zero_point} if out.quantized else None
         return ModelInfo(task="classify", output_layout="probabilities", output_quantization=out_quant, **common)
-    shapes = [list(o.shape) for o in outputs]
-    raise UserError(
-        f"{path} has outputs {shapes}: neither one score vector nor the 4 SSD outputs; "
-        f"describe it with a sidecar {sidecar_path(path).name} (edgevision export writes one)"
-    )
+    raise unsupported.explain_outputs(path, (h, w), outputs)
 
 
 def is_score_vector(shape) -> bool:

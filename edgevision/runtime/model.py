@@ -23,6 +23,7 @@ from edgevision.runtime.description import describe, input_layout, normalisation
 from edgevision.runtime.labels import align_labels, detection_labels, read_labels
 from edgevision.runtime.modelfile import read_model_file
 from edgevision.runtime.preprocess import COLORS, RESIZE_FILTERS, Preprocessor, Transform
+from edgevision.runtime.unsupported import refuse_edgetpu
 
 
 class ClassificationResult(NamedTuple):
@@ -62,6 +63,7 @@ def load(path, threads: int | None = None, labels=None, mean=None, std=None, let
         raise UserError(f"color {color!r}: frames are 'bgr' (OpenCV) or 'rgb' (PIL)")
     mean, std = normalisation(normalize, mean, std)
     model_file = read_model_file(path)
+    refuse_edgetpu(model_file)
     backend = open_backend(model_file, threads)
     if labels is not None and not isinstance(labels, list | tuple):
         labels = read_labels(labels)

@@ -26,14 +26,31 @@ _ELEMENT_SIZE = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1, 10: 8, 12: 8, 1
 _MAX_TENSOR_TYPE = 40  # generous: newer schemas add types; anything far beyond is corruption
 
 
+# What produces a graph output, seen through reshapes, casts and (de)quantization: the kinds of
+# op `runtime/unsupported.py` tells classifiers from feature extractors by.
+SOFTMAX, SIGMOID, LINEAR, POOL, L2NORM, OTHER = "softmax", "sigmoid", "linear", "pool", "l2norm", "other"
+_TFLITE_KINDS = {25: SOFTMAX, 50: SOFTMAX, 14: SIGMOID, 9: LINEAR, 3: LINEAR, 126: LINEAR, 0: LINEAR,
+                 1: POOL, 40: POOL, 11: L2NORM}
+_TFLITE_PASS = {22, 43, 114, 6, 53}  # RESHAPE, SQUEEZE, QUANTIZE, DEQUANTIZE, CAST
+_ONNX_KINDS = {"Softmax": SOFTMAX, "LogSoftmax": SOFTMAX, "Sigmoid": SIGMOID, "Gemm": LINEAR, "MatMul": LINEAR,
+               "Conv": LINEAR, "Add": LINEAR, "QLinearMatMul": LINEAR, "QLinearConv": LINEAR, "MatMulInteger": LINEAR,
+               "GlobalAveragePool": POOL, "AveragePool": POOL, "ReduceMean": POOL, "QLinearGlobalAveragePool": POOL,
+               "LpNormalization": L2NORM}
+_ONNX_PASS = {"Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Cast", "QuantizeLinear", "DequantizeLinear"}
+EDGETPU_OP = "edgetpu-custom-op"
+
+
 @dataclass
 class ModelFile:
-    """A validated model: its bytes, format ("tflite" or "onnx") and embedded metadata entries."""
+    """A validated model: its bytes, format ("tflite" or "onnx"), embedded metadata entries, the
+    custom ops it uses and, per graph output, the kind of op that computes it (SOFTMAX, POOL, ...)."""
 
     path: Path
     format: str
     data: bytes
     metadata: dict[str, bytes] = field(default_factory=dict)
+    custom_ops: tuple[str, ...] = ()
+    output_ops: tuple[str, ...] = ()
 
 
 def read_model_file(path) -> ModelFile:
@@ -63,10 +80,11 @@ def read_model_file(path) -> ModelFile:
         raise UserError(f"{path} is really a TFLite model, not ONNX: rename it to {path.with_suffix('.tflite').name}")
     try:
         metadata = check_tflite(data) if kind == "tflite" else check_onnx(data)
+        custom_ops, output_ops = tflite_ops(data) if kind == "tflite" else ((), onnx_output_ops(data))
     except _Malformed as exc:
         what = "TFLite flatbuffer" if kind == "tflite" else "ONNX protobuf"
         raise UserError(f"{path} is a truncated or corrupted {what} ({exc}): {_FIX}") from None
-    return ModelFile(path=path, format=kind, data=data, metadata=metadata)
+    return ModelFile(path=path, format=kind, data=data, metadata=metadata, custom_ops=custom_ops, output_ops=output_ops)
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -225,6 +243,39 @@ def check_tflite(data: bytes) -> dict[str, bytes]:
     return metadata
 
 
+def tflite_ops(data: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(custom op names, kind of the op computing each output of the main subgraph); after check_tflite."""
+    fb = _Flatbuffer(data)
+    model = fb.table(fb.unpack("<I", 0, "root offset"), "Model")
+    codes, custom = [], []
+    for op in model.tables(1, "operator_codes"):
+        # schema: the real code is the larger of deprecated_builtin_code (int8) and builtin_code (int32)
+        code = max(op.scalar(0, "<b"), op.scalar(3, "<i"))
+        name = op.string(1, "custom_code")
+        codes.append(code)
+        if code == 32 and name is not None:
+            custom.append(name.decode("utf-8", "replace"))
+    sg = model.tables(2, "subgraphs")[0]
+    producer = {}
+    for op in sg.tables(3, "operators"):
+        index = op.scalar(0, "<I")
+        inputs = op.ints(1, "i", "operator inputs")
+        for t in op.ints(2, "i", "operator outputs"):
+            producer[t] = (codes[index], inputs)
+    kinds = []
+    for tensor in sg.ints(2, "i", "subgraph outputs"):
+        kind = OTHER
+        for _ in range(16):  # through a few reshapes at most
+            code, inputs = producer.get(tensor, (None, ()))
+            if code in _TFLITE_PASS and inputs:
+                tensor = inputs[0]
+                continue
+            kind = _TFLITE_KINDS.get(code, OTHER)
+            break
+        kinds.append(kind)
+    return tuple(dict.fromkeys(custom)), tuple(kinds)
+
+
 def _check_subgraph(sg: _Table, n_opcodes: int, buffer_sizes: list[int]):
     tensors = sg.tables(0, "tensors")
     n = len(tensors)
@@ -332,3 +383,35 @@ def check_onnx(data: bytes) -> dict[str, bytes]:
     if graphs != 1:
         raise _Malformed(f"{graphs} graphs where a model has exactly one")
     return metadata
+
+
+def onnx_output_ops(data: bytes) -> tuple[str, ...]:
+    """The kind of the node computing each graph output (GraphProto.node 1, .output 12; NodeProto
+    .input 1, .output 2, .op_type 4; ValueInfoProto.name 1)."""
+    graph = next(v for n, w, v in _fields(data) if n == 7 and w == 2)
+    producer, outputs = {}, []
+    for number, wire, value in _fields(data, *graph):
+        if number == 1 and wire == 2:
+            node = {"input": [], "output": [], "op": ""}
+            for n, w, v in _fields(data, *value):
+                if w == 2 and n in (1, 2):
+                    node["input" if n == 1 else "output"].append(data[v[0]:v[1]].decode("utf-8", "replace"))
+                elif w == 2 and n == 4:
+                    node["op"] = data[v[0]:v[1]].decode("utf-8", "replace")
+            for name in node["output"]:
+                producer[name] = node
+        elif number == 12 and wire == 2:
+            names = [data[v[0]:v[1]] for n, w, v in _fields(data, *value) if n == 1 and w == 2]
+            outputs.append(names[0].decode("utf-8", "replace") if names else "")
+    kinds = []
+    for name in outputs:
+        kind = OTHER
+        for _ in range(16):
+            node = producer.get(name)
+            if node is not None and node["op"] in _ONNX_PASS and node["input"]:
+                name = node["input"][0]
+                continue
+            kind = _ONNX_KINDS.get(node["op"], OTHER) if node else OTHER
+            break
+        kinds.append(kind)
+    return tuple(kinds)

@@ -116,3 +116,22 @@ def echo_onnx(path, *, layout="NHWC", batch="N", size=8, dtype="float32", output
 def echoed(scores, gain=1.0):
     """What `echo_onnx` was fed (mean R, G, B) from its softmax scores ({index: score})."""
     return [float(np.log(scores[c] / scores[3]) / gain) for c in range(3)]
+
+
+def pooled_features_onnx(path, features=64, size=8):
+    """An embedding extractor: 1x1 conv to `features` channels, global average pool, [N, features]."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = np.random.default_rng(0).normal(size=(features, 3, 1, 1)).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["image", "w"], ["c"]), helper.make_node("GlobalAveragePool", ["c"], ["p"]),
+             helper.make_node("Flatten", ["p"], ["embedding"])]
+    graph = helper.make_graph(nodes, "features", [helper.make_tensor_value_info("image", TensorProto.FLOAT,
+                                                                                 ["N", 3, size, size])],
+                              [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", features])],
+                              [numpy_helper.from_array(weights, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
