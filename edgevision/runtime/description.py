@@ -3,7 +3,9 @@
 1. our JSON sidecar next to the file (`<model>.json`, `edgevision.metadata.read_sidecar`);
 2. the same JSON embedded in the file: a TFLite metadata entry, or an ONNX `metadata_props`
    entry, named "edgevision" (written by `edgevision export`);
-3. inferred from the tensors, for models built elsewhere: a 4-D 3-channel input, one score
+3. inferred from the tensors, for models built elsewhere, with the TFLite Support metadata
+   Model Maker, MediaPipe and Coral files carry (labels, NormalizationOptions for float
+   inputs, default input size; `support_metadata.py`): a 4-D 3-channel input, one score
    output (classifier) or the four SSD post-processing outputs (detector); quantized inputs
    take their normalisation from the input tensor's scale and zero point, so pixels are fed
    unchanged (uint8) or shifted by 128 (int8), and so do integer inputs without quantization
@@ -23,6 +25,7 @@ from edgevision.errors import UserError
 from edgevision.metadata import ModelInfo, read_sidecar, sidecar_path
 from edgevision.runtime import detection, unsupported
 from edgevision.runtime.modelfile import EMBEDDED_KEY
+from edgevision.runtime.support_metadata import read_support_metadata
 
 DEFAULT_MEAN = DEFAULT_STD = 127.5
 # --normalize presets: (mean, std) in R, G, B order; input = (pixel - mean) / std.
@@ -58,9 +61,12 @@ def describe(model_file, backend, labels=None, mean=None, std=None) -> tuple[Mod
     if info is None:
         info, source = _embedded(model_file), "embedded"
     if info is None:
-        info, source = infer_info(model_file, backend), "inferred"
+        support = read_support_metadata(model_file) if model_file.format == "tflite" else None
+        info, source = infer_info(model_file, backend, support), "inferred"
         if labels is None:
-            labels = packed_labels(model_file.data)
+            labels = (support.labels if support else None) or packed_labels(model_file.data)
+        if support and support.mean and mean is None and std is None and not backend.inputs[0].quantized:
+            mean, std = support.mean, support.std  # float inputs only: quantized ones take raw pixels, as in the Task Library
         if info.task == "classify":
             unsupported.refuse_features(model_file, backend.outputs[0], labels)
     input_spec = with_quantization(backend.inputs[0], info.input_quantization)
@@ -136,8 +142,8 @@ def input_layout(shape) -> str:
     return ""
 
 
-def infer_info(model_file, backend) -> ModelInfo:
-    """A description from the tensors alone (models built elsewhere)."""
+def infer_info(model_file, backend, support=None) -> ModelInfo:
+    """A description from the tensors (models built elsewhere) and their TFLite Support metadata, if any."""
     path = model_file.path
     spec = backend.inputs[0]
     layout = input_layout(spec.shape)
@@ -148,6 +154,8 @@ def infer_info(model_file, backend) -> ModelInfo:
             "edgevision runs image models only"
         )
     h, w = (spec.shape[1], spec.shape[2]) if layout == "NHWC" else (spec.shape[2], spec.shape[3])
+    if (h <= 0 or w <= 0) and support and support.input_size:
+        h, w = support.input_size
     if h <= 0 or w <= 0:
         raise UserError(f"{path} leaves its input size open ({list(spec.shape)}): add a sidecar {sidecar_path(path).name} with input_size")
     if spec.quantized:
@@ -157,8 +165,9 @@ def infer_info(model_file, backend) -> ModelInfo:
     else:
         quant = None
     outputs = backend.outputs
+    extra = {"tflite_metadata": {k: v for k, v in support._asdict().items() if k != "labels"}} if support else {}
     common = dict(input_size=(h, w), labels=[], input_quantization=quant, format=backend.format,
-                  quantization="int8" if quant else "none")
+                  quantization="int8" if spec.quantized else "none", extra=extra)
     if len(outputs) == 4:
         try:
             detection.postprocessed_order([o.shape for o in outputs], backend.signature_outputs)
@@ -179,6 +188,7 @@ def is_score_vector(shape) -> bool:
 
 def _three(value, name, path):
     values = [float(value)] * 3 if isinstance(value, int | float) else [float(v) for v in value]
+    values = values * 3 if len(values) == 1 else values
     if len(values) != 3:
         raise UserError(f"{name} needs 1 or 3 values, got {value!r}")
     return tuple(values)

@@ -72,3 +72,65 @@ def _pack(model) -> bytes:
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     del schema
     return bytes(builder.Output())
+
+
+def support_metadata(mean=None, std=None, label_file=None, color_space=1, value_labels=False) -> bytes:
+    """A TFLite Support `ModelMetadata` flatbuffer ("M001", metadata_schema.fbs) for a one-input,
+    one-output model, as Model Maker writes it: the input's ImageProperties and NormalizationOptions,
+    the output's label file (TENSOR_AXIS_LABELS, or TENSOR_VALUE_LABELS for a detector's classes)."""
+    import flatbuffers
+
+    b = flatbuffers.Builder(256)
+
+    def floats(values):
+        b.StartVector(4, len(values), 4)
+        for v in reversed(values):
+            b.PrependFloat32(float(v))
+        return b.EndVector()
+
+    def table(fields):  # fields: (slot, kind, value), built in the order given
+        b.StartObject(max(slot for slot, _, _ in fields) + 1)
+        for slot, kind, value in fields:
+            {"offset": b.PrependUOffsetTRelativeSlot, "byte": b.PrependInt8Slot,
+             "ubyte": b.PrependUint8Slot}[kind](slot, value, 0)
+        return b.EndObject()
+
+    def vector(offsets):
+        b.StartVector(4, len(offsets), 4)
+        for off in reversed(offsets):
+            b.PrependUOffsetTRelative(off)
+        return b.EndVector()
+
+    image = table([(0, "byte", color_space)])
+    content = table([(0, "ubyte", 2), (1, "offset", image)])
+    units = []
+    if mean is not None:
+        mean_v, std_v = floats(mean), floats(std)
+        norm = table([(0, "offset", mean_v), (1, "offset", std_v)])
+        units = [table([(0, "ubyte", 1), (1, "offset", norm)])]
+    in_name = b.CreateString("image")
+    in_fields = [(0, "offset", in_name), (3, "offset", content)]
+    if units:
+        in_fields.append((4, "offset", vector(units)))
+    input_meta = table(in_fields)
+    out_fields = [(0, "offset", b.CreateString("probability"))]
+    if label_file:
+        label = table([(0, "offset", b.CreateString(label_file)), (2, "byte", 3 if value_labels else 2)])
+        out_fields.append((6, "offset", vector([label])))
+    output_meta = table(out_fields)
+    subgraph = table([(2, "offset", vector([input_meta])), (3, "offset", vector([output_meta]))])
+    root = table([(0, "offset", b.CreateString("ImageClassifier")), (3, "offset", vector([subgraph]))])
+    b.Finish(root, file_identifier=b"M001")
+    return bytes(b.Output())
+
+
+def append_zip(data: bytes, files: dict) -> bytes:
+    """`data` with `files` {name: text} appended as a zip, as TFLite Support packs associated files."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO(data)
+    with zipfile.ZipFile(buffer, "a") as packed:
+        for name, text in files.items():
+            packed.writestr(name, text)
+    return buffer.getvalue()
