@@ -14,6 +14,7 @@ from edgevision.errors import UserError
 from edgevision.metadata import sidecar_path
 from edgevision.runtime.modelfile import EDGETPU_OP, L2NORM, POOL
 
+IMAGENET_SIZES = (1000, 1001)  # class counts, not embedding sizes (those are 128 ... 2048, 1024 or 1280 mostly)
 POSE_KEYPOINTS = (17, 33)  # COCO keypoints (PoseNet, MoveNet), BlazePose landmarks
 
 
@@ -34,12 +35,13 @@ def refuse_edgetpu(model_file) -> None:
 
 def refuse_features(model_file, output_spec, labels) -> None:
     """A single vector output computed by a pooling or L2-normalisation op is an embedding,
-    unless the caller's labels say it is a classifier (e.g. SqueezeNet pools its class maps)."""
+    unless its size or the caller's labels say it is a classifier: SqueezeNet, for one, pools
+    its 1000 class maps into ImageNet scores."""
     kind = model_file.output_ops[0] if model_file.output_ops else None
     if kind not in (POOL, L2NORM):
         return
     size = max(output_spec.shape)
-    if labels and len(labels) in (size, size + 1, size - 1):
+    if size in IMAGENET_SIZES or (labels and len(labels) in (size, size + 1, size - 1)):
         return
     what = "an L2 normalisation" if kind == L2NORM else "a global average pool"
     raise UserError(

@@ -74,3 +74,9 @@ def test_tflite_feature_extractor_segmenter_and_edge_tpu_file(cli, tflite_files,
     line = _refused(cli, tflite_files / "features_edgetpu.tflite", image, "Edge TPU", "edgetpu-custom-op",
                     "features.tflite, next to it", "pycoral", "libedgetpu")
     assert "update ai-edge-litert" not in line
+
+
+def test_a_pooled_imagenet_head_is_still_a_classifier(tmp_path, image, cli):
+    pytest.importorskip("onnx")
+    result = cli("predict", pooled_features_onnx(tmp_path / "squeezenet.onnx", features=1000), image, "--top-k", "1")
+    assert result.returncode == 0, result.stderr

@@ -134,3 +134,17 @@ def append_zip(data: bytes, files: dict) -> bytes:
         for name, text in files.items():
             packed.writestr(name, text)
     return buffer.getvalue()
+
+
+def with_outputs_reordered(flatbuffer: bytes, order, names=None) -> bytes:
+    """The same model with its outputs listed in `order` (old positions), renamed `names` if given
+    (e.g. TF2's "StatefulPartitionedCall:0", ...), and without signatures, which would name them."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(flatbuffer), 0)
+    graph = model.subgraphs[0]
+    graph.outputs = [graph.outputs[i] for i in order]
+    for tensor, name in zip(graph.outputs, names or (), strict=False):
+        graph.tensors[tensor].name = name.encode()
+    model.signatureDefs = []
+    return _pack(model)
