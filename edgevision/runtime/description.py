@@ -176,7 +176,13 @@ def infer_info(model_file, backend, support=None) -> ModelInfo:
             pass
     if len(outputs) == 1 and is_score_vector(outputs[0].shape):
         out = outputs[0]
-        out_quant = {"dtype": out.dtype.name, "scale": out.scale, "zero_point": out.zero_point} if out.quantized else None
+        graph_quant = model_file.output_quantization[0] if model_file.output_quantization else None
+        if out.quantized:
+            out_quant = {"dtype": out.dtype.name, "scale": out.scale, "zero_point": out.zero_point}
+        elif out.dtype.kind in "iu" and graph_quant:  # tf2onnx: the scale sits on the graph's last QuantizeLinear
+            out_quant = {"dtype": out.dtype.name, "scale": graph_quant[0], "zero_point": graph_quant[1]}
+        else:
+            out_quant = None
         return ModelInfo(task="classify", output_layout="probabilities", output_quantization=out_quant, **common)
     raise unsupported.explain_outputs(path, (h, w), outputs)
 

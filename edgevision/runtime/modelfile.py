@@ -43,7 +43,8 @@ EDGETPU_OP = "edgetpu-custom-op"
 @dataclass
 class ModelFile:
     """A validated model: its bytes, format ("tflite" or "onnx"), embedded metadata entries, the
-    custom ops it uses and, per graph output, the kind of op that computes it (SOFTMAX, POOL, ...)."""
+    custom ops it uses and, per graph output, the kind of op that computes it (SOFTMAX, POOL, ...)
+    and, for ONNX, the quantization its last QuantizeLinear gives it."""
 
     path: Path
     format: str
@@ -51,6 +52,7 @@ class ModelFile:
     metadata: dict[str, bytes] = field(default_factory=dict)
     custom_ops: tuple[str, ...] = ()
     output_ops: tuple[str, ...] = ()
+    output_quantization: tuple = ()  # ONNX: (scale, zero point) of an integer output from its QuantizeLinear
 
 
 def read_model_file(path) -> ModelFile:
@@ -80,11 +82,16 @@ def read_model_file(path) -> ModelFile:
         raise UserError(f"{path} is really a TFLite model, not ONNX: rename it to {path.with_suffix('.tflite').name}")
     try:
         metadata = check_tflite(data) if kind == "tflite" else check_onnx(data)
-        custom_ops, output_ops = tflite_ops(data) if kind == "tflite" else ((), onnx_output_ops(data))
+        if kind == "tflite":
+            custom_ops, output_ops = tflite_ops(data)
+            output_quantization = ()
+        else:
+            custom_ops, (output_ops, output_quantization) = (), onnx_outputs(data)
     except Malformed as exc:
         what = "TFLite flatbuffer" if kind == "tflite" else "ONNX protobuf"
         raise UserError(f"{path} is a truncated or corrupted {what} ({exc}): {_FIX}") from None
-    return ModelFile(path=path, format=kind, data=data, metadata=metadata, custom_ops=custom_ops, output_ops=output_ops)
+    return ModelFile(path=path, format=kind, data=data, metadata=metadata, custom_ops=custom_ops,
+                     output_ops=output_ops, output_quantization=output_quantization)
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -385,11 +392,15 @@ def check_onnx(data: bytes) -> dict[str, bytes]:
     return metadata
 
 
-def onnx_output_ops(data: bytes) -> tuple[str, ...]:
-    """The kind of the node computing each graph output (GraphProto.node 1, .output 12; NodeProto
-    .input 1, .output 2, .op_type 4; ValueInfoProto.name 1)."""
+def onnx_outputs(data: bytes) -> tuple[tuple[str, ...], tuple]:
+    """Per graph output: the kind of node computing it, and (scale, zero point) when it leaves the
+    graph through a QuantizeLinear with constant parameters (tf2onnx's uint8 outputs), else None.
+
+    Fields: GraphProto .node 1, .initializer 5, .output 12; NodeProto .input 1, .output 2,
+    .op_type 4; ValueInfoProto .name 1.
+    """
     graph = next(v for n, w, v in _fields(data) if n == 7 and w == 2)
-    producer, outputs = {}, []
+    producer, outputs, initializers = {}, [], {}
     for number, wire, value in _fields(data, *graph):
         if number == 1 and wire == 2:
             node = {"input": [], "output": [], "op": ""}
@@ -400,18 +411,67 @@ def onnx_output_ops(data: bytes) -> tuple[str, ...]:
                     node["op"] = data[v[0]:v[1]].decode("utf-8", "replace")
             for name in node["output"]:
                 producer[name] = node
+        elif number == 5 and wire == 2:
+            initializers[_tensor_name(data, value)] = value
         elif number == 12 and wire == 2:
             names = [data[v[0]:v[1]] for n, w, v in _fields(data, *value) if n == 1 and w == 2]
             outputs.append(names[0].decode("utf-8", "replace") if names else "")
-    kinds = []
+    kinds, quantization = [], []
     for name in outputs:
-        kind = OTHER
+        kind, quant = OTHER, None
         for _ in range(16):
             node = producer.get(name)
             if node is not None and node["op"] in _ONNX_PASS and node["input"]:
+                if node["op"] == "QuantizeLinear" and quant is None and len(node["input"]) == 3:
+                    scale = _scalar(data, initializers.get(node["input"][1]))
+                    zero_point = _scalar(data, initializers.get(node["input"][2]))
+                    if scale and zero_point is not None:
+                        quant = (float(scale), int(zero_point))
                 name = node["input"][0]
                 continue
             kind = _ONNX_KINDS.get(node["op"], OTHER) if node else OTHER
             break
         kinds.append(kind)
-    return tuple(kinds)
+        quantization.append(quant)
+    return tuple(kinds), tuple(quantization)
+
+
+def _tensor_name(data: bytes, span) -> str:
+    for n, w, v in _fields(data, *span):
+        if n == 8 and w == 2:
+            return data[v[0]:v[1]].decode("utf-8", "replace")
+    return ""
+
+
+# TensorProto.data_type -> struct format of one raw_data element
+_ONNX_RAW = {1: "<f", 2: "<B", 3: "<b", 6: "<i", 7: "<q", 10: "<e", 11: "<d"}
+
+
+def _scalar(data: bytes, span):
+    """The value of a one-element initializer (TensorProto .dims 1, .data_type 2, .float_data 4,
+    .int32_data 5, .raw_data 9), or None."""
+    if span is None:
+        return None
+    dtype, raw, floats, ints, dims = None, None, None, None, []
+    for n, w, v in _fields(data, *span):
+        if n == 1:
+            dims.append(v)
+        elif n == 2 and w == 0:
+            dtype = v
+        elif n == 9 and w == 2:
+            raw = data[v[0]:v[1]]
+        elif n == 4 and w == 2 and v[1] - v[0] == 4:
+            floats = struct.unpack("<f", data[v[0]:v[1]])[0]
+        elif n == 5 and w == 2:
+            ints = _varint(data, v[0])[0]
+        elif n == 5 and w == 0:
+            ints = v
+    if any(isinstance(d, int) and d != 1 for d in dims):
+        return None
+    if raw is not None and dtype in _ONNX_RAW and len(raw) == struct.calcsize(_ONNX_RAW[dtype]):
+        return struct.unpack(_ONNX_RAW[dtype], raw)[0]
+    if floats is not None:
+        return floats
+    if ints is not None:
+        return ints - (1 << 32) if ints >= 1 << 31 else ints
+    return None

@@ -133,3 +133,40 @@ def test_letterbox_padding_is_the_mean_colour_for_rgb_frames_too(tmp_path):
     for image, color in ((frame, "bgr"), (np.ascontiguousarray(frame[:, :, ::-1]), "rgb")):
         tensor = model.prepare(image, color=color).tensor
         assert np.abs(tensor).max() == 0  # padding and picture both map to 0
+
+
+def test_tf2onnx_style_uint8_output_takes_its_scale_from_the_graph(tmp_path):
+    model = load(echo_onnx(tmp_path / "q.onnx", dtype="uint8", gain=0.01, softmax=True, quantized_output=True),
+                 threads=1)
+    result, _ = _fed(model)
+    assert result.scores == "probabilities"
+    steps = [c.score * 256 for c in result.top_k]  # whole multiples of the output scale 1/256
+    assert steps == pytest.approx([round(s) for s in steps], abs=1e-4)
+    expected = np.exp(np.append(RGB * 0.01, 0.0))
+    expected /= expected.sum()  # the model's own softmax, then rounded to 1/256
+    for c in result.top_k:
+        assert abs(c.score - expected[c.index]) <= 1 / 512 + 1e-6
+
+
+@pytest.mark.slow
+def test_quantized_tflite_converted_with_tf2onnx_gives_the_tflite_answer(reference, tmp_path):
+    """The reference MobileNet v1 through tf2onnx: uint8 input and output, no quantization parameters."""
+    import subprocess
+    import sys
+
+    import cv2
+
+    pytest.importorskip("tf2onnx")
+    target = tmp_path / "v1_quant.onnx"
+    subprocess.run([sys.executable, "-m", "tf2onnx.convert", "--tflite",
+                    str(reference / "mobilenet_v1_0.25_128_quant.tflite"), "--output", str(target)],
+                   check=True, capture_output=True, timeout=600)
+    labels = reference / "imagenet_labels.txt"
+    frame = cv2.imread(str(reference / "parrot.jpg"))
+    onnx_top = load(target, threads=1, labels=labels).predict(frame).top_k
+    tflite_top = load(reference / "mobilenet_v1_0.25_128_quant.tflite", threads=1, labels=labels).predict(frame).top_k
+    assert (onnx_top[0].index, onnx_top[0].label) == (tflite_top[0].index, tflite_top[0].label) == (89, "macaw")
+    # Two runtimes' int8 kernels round each of the 28 layers' requantization their own way, so
+    # the scores are not bit-equal; what is checked is that the ONNX score is read as the same
+    # probability (scaled by 1/256 from the graph), not 0..255 or a softmax of those.
+    assert abs(onnx_top[0].score - tflite_top[0].score) <= 0.05

@@ -66,7 +66,7 @@ def constant_outputs_onnx(path, outputs: dict, size=16):
 
 
 def echo_onnx(path, *, layout="NHWC", batch="N", size=8, dtype="float32", output_shape=None, gain=1.0,
-              softmax=False, extra_outputs=0):
+              softmax=False, extra_outputs=0, quantized_output=False):
     """Echoes its input: outputs [gain * mean R, gain * mean G, gain * mean B, 0] (+ `extra_outputs` zeros).
 
     As a "classifier" its softmax scores s give back what it was fed: x_c = log(s_c / s_3) / gain,
@@ -74,6 +74,8 @@ def echo_onnx(path, *, layout="NHWC", batch="N", size=8, dtype="float32", output
     input's first dimension: a symbolic name ("N"), -1 (unknown) or 1. `output_shape`: a reshape of
     the [batch, 4] scores, e.g. [4] or [1, 1, 1, 4] (-1 keeps the batch open). `softmax`: output
     probabilities instead of raw values. dtype uint8: a uint8 input without quantization parameters.
+    `quantized_output`: the scores leave through QuantizeLinear (scale 1/256, uint8), as tf2onnx
+    writes a quantized TFLite classifier's output.
     """
     import onnx
     from onnx import TensorProto, helper
@@ -104,8 +106,15 @@ def echo_onnx(path, *, layout="NHWC", batch="N", size=8, dtype="float32", output
         out_shape = [dim if d == -1 else d for d in output_shape]
     else:
         nodes.append(helper.make_node("Identity", [last], ["scores"]))
+    out_elem = TensorProto.FLOAT
+    if quantized_output:
+        nodes[-1].output[0] = "real_scores"
+        inits += [helper.make_tensor("out_scale", TensorProto.FLOAT, [], [1 / 256]),
+                  helper.make_tensor("out_zp", TensorProto.UINT8, [], [0])]
+        nodes.append(helper.make_node("QuantizeLinear", ["real_scores", "out_scale", "out_zp"], ["scores"]))
+        out_elem = TensorProto.UINT8
     graph = helper.make_graph(nodes, "echo", [helper.make_tensor_value_info("image", elem, shape)],
-                              [helper.make_tensor_value_info("scores", TensorProto.FLOAT, out_shape)], inits)
+                              [helper.make_tensor_value_info("scores", out_elem, out_shape)], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 9
     onnx.checker.check_model(model)
