@@ -170,3 +170,23 @@ def test_quantized_tflite_converted_with_tf2onnx_gives_the_tflite_answer(referen
     # the scores are not bit-equal; what is checked is that the ONNX score is read as the same
     # probability (scaled by 1/256 from the graph), not 0..255 or a softmax of those.
     assert abs(onnx_top[0].score - tflite_top[0].score) <= 0.05
+
+
+def test_onnx_model_zoo_shaped_classifier_with_flags_a_user_would_give(cli, tmp_path):
+    """NCHW float input [N, 3, H, W], [N, 1000] logits, torchvision normalisation, a 1000-line synset file."""
+    import cv2
+
+    model = echo_onnx(tmp_path / "zoo.onnx", layout="NCHW", extra_outputs=996)
+    labels = tmp_path / "synset.txt"
+    labels.write_text("".join(f"n{i:08d} class {i}\n" for i in range(1000)))
+    cv2.imwrite(str(tmp_path / "solid.png"), np.full((20, 30, 3), BGR, np.uint8))
+    result = cli("predict", model, tmp_path / "solid.png", "--labels", labels, "--normalize", "imagenet", "--json")
+    assert result.returncode == 0, result.stderr
+    entry = json.loads(result.stdout)["results"][0]
+    best = entry["top_k"][0]
+    assert entry["scores"] == "softmax of logits"
+    # imagenet normalisation of R 250: (250 - 123.675) / 58.395 = 2.16, the largest logit
+    assert (best["index"], best["label"]) == (0, "n00000000 class 0")
+    x = (RGB - np.array(PRESETS["imagenet"][0])) / np.array(PRESETS["imagenet"][1])
+    logits = np.concatenate([x, np.zeros(997)])
+    assert best["score"] == pytest.approx(np.exp(x[0]) / np.exp(logits).sum(), abs=2e-6)
