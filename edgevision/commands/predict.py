@@ -3,7 +3,6 @@
 NAME = "predict"
 HELP = "classify or detect objects in images with a .tflite or .onnx model"
 ORDER = 40
-NORMALIZE_PRESETS = ("imagenet", "inception", "unit", "raw")  # edgevision.runtime.description.NORMALIZATIONS
 
 
 def configure(parser):
@@ -15,7 +14,9 @@ def configure(parser):
                         help="minimum score (default 0 for classes, 0.5 for detections)")
     parser.add_argument("--threads", type=int, default=None, metavar="N",
                         help="inference threads (default: the cores this process may use)")
-    parser.add_argument("--normalize", choices=NORMALIZE_PRESETS, metavar="PRESET",
+    from edgevision.metadata import NORMALIZATIONS
+
+    parser.add_argument("--normalize", choices=tuple(NORMALIZATIONS), metavar="PRESET",
                         help="input normalisation for models without a description: imagenet (torchvision mean/std, "
                         "ONNX Model Zoo), inception ([-1, 1]), unit ([0, 1]) or raw (pixels as they are)")
     parser.add_argument("--mean", metavar="M", help="input = (pixel - M) / S for float models without a description: "

@@ -22,21 +22,12 @@ import dataclasses
 import json
 
 from edgevision.errors import UserError
-from edgevision.metadata import ModelInfo, read_sidecar, sidecar_path
+from edgevision.metadata import NORMALIZATIONS, ModelInfo, read_sidecar, sidecar_path
 from edgevision.runtime import detection, unsupported
 from edgevision.runtime.modelfile import EMBEDDED_KEY
 from edgevision.runtime.support_metadata import read_support_metadata
 
 DEFAULT_MEAN = DEFAULT_STD = 127.5
-# --normalize presets: (mean, std) in R, G, B order; input = (pixel - mean) / std.
-NORMALIZATIONS = {
-    "imagenet": ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)),  # torchvision, ONNX Model Zoo
-    "inception": ((127.5,) * 3, (127.5,) * 3),  # [-1, 1]: TF-slim, Keras MobileNet, TF OD API SSDs
-    "unit": ((0.0,) * 3, (255.0,) * 3),  # [0, 1]: MediaPipe Model Maker, many Keras models
-    "raw": ((0.0,) * 3, (1.0,) * 3),  # pixels as they are: EfficientNet-Lite float, tf2onnx uint8 inputs
-}
-
-
 def normalisation(normalize=None, mean=None, std=None) -> tuple:
     """(mean, std) the caller asked for, from a preset name or values; (None, None) for neither."""
     if normalize is None:

@@ -69,11 +69,13 @@ def test_normalisation_presets_feed_what_they_say(tmp_path, preset):
     assert fed == pytest.approx((RGB - mean) / std, abs=TOL / gain)
 
 
-def test_cli_presets_match_the_python_api_and_are_listed_once():
-    from edgevision.commands.predict import NORMALIZE_PRESETS
+def test_presets_are_the_ones_the_cli_offers(cli):
     from edgevision.runtime.description import NORMALIZATIONS
 
-    assert set(NORMALIZE_PRESETS) == set(NORMALIZATIONS) == set(PRESETS)
+    assert set(NORMALIZATIONS) == set(PRESETS)
+    for args in (("predict", "m.onnx", "x.png"), ("run", "--model", "m.onnx")):
+        result = cli(*args, "--normalize", "sRGB")
+        assert result.returncode == 2 and all(name in result.stderr for name in PRESETS), result.stderr
 
 
 def test_mean_and_std_are_red_green_blue_even_for_a_bgr_model(tmp_path):
