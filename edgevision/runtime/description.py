@@ -28,6 +28,8 @@ from edgevision.runtime.modelfile import EMBEDDED_KEY
 from edgevision.runtime.support_metadata import read_support_metadata
 
 DEFAULT_MEAN = DEFAULT_STD = 127.5
+
+
 def normalisation(normalize=None, mean=None, std=None) -> tuple:
     """(mean, std) the caller asked for, from a preset name or values; (None, None) for neither."""
     if normalize is None:
