@@ -74,3 +74,22 @@ def test_predict_json_needs_no_flags_for_a_model_maker_file(cli, model_maker_fil
     entry = json.loads(result.stdout)["results"][0]
     assert sorted(c["label"] for c in entry["top_k"]) == sorted(FLOWERS)
     assert sum(c["score"] for c in entry["top_k"]) == pytest.approx(1, abs=1e-5)
+
+
+@pytest.mark.slow
+def test_detector_labels_from_its_metadata_as_model_maker_detectors_carry_them(reference, tmp_path):
+    """The pets detector given EfficientDet-Lite-style metadata: the classes output names labels.txt
+    (TENSOR_VALUE_LABELS, line 0 = class 0), so no --labels is needed."""
+    pytest.importorskip("tensorflow")
+    import cv2
+
+    from edgevision.runtime.labels import read_labels
+    from tests.runtime import tiny_tflite
+
+    folder = reference / "real/detectors/pets_ssd_mobilenet_v1_0.75_tf1"
+    breeds = read_labels(folder / "pet_label_map.pbtxt")[1:]  # the map's ids 1..37, background dropped
+    meta = tiny_tflite.support_metadata(label_file="labels.txt", outputs=4, label_output=1)
+    data = tiny_tflite.with_metadata((folder / "detect.tflite").read_bytes(), {"TFLITE_METADATA": meta})
+    (tmp_path / "pets.tflite").write_bytes(tiny_tflite.append_zip(data, {"labels.txt": "\n".join(breeds) + "\n"}))
+    best = load(tmp_path / "pets.tflite", threads=1).predict(cv2.imread(str(reference / "cat.bmp"))).detections[0]
+    assert (best.index, best.label) == (0, "Abyssinian")

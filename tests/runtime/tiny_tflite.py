@@ -74,10 +74,11 @@ def _pack(model) -> bytes:
     return bytes(builder.Output())
 
 
-def support_metadata(mean=None, std=None, label_file=None, color_space=1, value_labels=False) -> bytes:
-    """A TFLite Support `ModelMetadata` flatbuffer ("M001", metadata_schema.fbs) for a one-input,
-    one-output model, as Model Maker writes it: the input's ImageProperties and NormalizationOptions,
-    the output's label file (TENSOR_AXIS_LABELS, or TENSOR_VALUE_LABELS for a detector's classes)."""
+def support_metadata(mean=None, std=None, label_file=None, color_space=1, outputs=1, label_output=0) -> bytes:
+    """A TFLite Support `ModelMetadata` flatbuffer ("M001", metadata_schema.fbs), as Model Maker
+    writes it: the input's ImageProperties and NormalizationOptions, `outputs` output tensors of
+    which `label_output` names the label file: TENSOR_AXIS_LABELS for a classifier's one output,
+    TENSOR_VALUE_LABELS for a detector's classes (one of four)."""
     import flatbuffers
 
     b = flatbuffers.Builder(256)
@@ -113,12 +114,14 @@ def support_metadata(mean=None, std=None, label_file=None, color_space=1, value_
     if units:
         in_fields.append((4, "offset", vector(units)))
     input_meta = table(in_fields)
-    out_fields = [(0, "offset", b.CreateString("probability"))]
-    if label_file:
-        label = table([(0, "offset", b.CreateString(label_file)), (2, "byte", 3 if value_labels else 2)])
-        out_fields.append((6, "offset", vector([label])))
-    output_meta = table(out_fields)
-    subgraph = table([(2, "offset", vector([input_meta])), (3, "offset", vector([output_meta]))])
+    output_metas = []
+    for i in range(outputs):
+        out_fields = [(0, "offset", b.CreateString("probability" if outputs == 1 else f"output {i}"))]
+        if label_file and i == label_output:
+            label = table([(0, "offset", b.CreateString(label_file)), (2, "byte", 2 if outputs == 1 else 3)])
+            out_fields.append((6, "offset", vector([label])))
+        output_metas.append(table(out_fields))
+    subgraph = table([(2, "offset", vector([input_meta])), (3, "offset", vector(output_metas))])
     root = table([(0, "offset", b.CreateString("ImageClassifier")), (3, "offset", vector([subgraph]))])
     b.Finish(root, file_identifier=b"M001")
     return bytes(b.Output())
