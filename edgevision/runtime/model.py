@@ -87,6 +87,11 @@ class _Model:
             raise UserError(f"{self.path} takes input {list(self.input_spec.shape)}, not one [1, H, W, 3] image")
         self.input_spec = self.input_spec._replace(shape=_fixed_shape(self.input_spec.shape, info.input_size, layout))
         try:
+            backend.fit_input(self.input_spec.shape)
+        except (ValueError, RuntimeError) as exc:
+            raise UserError(f"{self.path} cannot take input {list(self.input_spec.shape)} ({exc}): "
+                            "check input_size in its description") from None
+        try:
             self.preprocess = Preprocessor(self.input_spec, color_order=info.color_order, mean=info.mean,
                                            std=info.std, letterbox=letterbox, layout=layout, resize=resize)
         except ValueError as exc:

@@ -93,3 +93,22 @@ def test_detector_labels_from_its_metadata_as_model_maker_detectors_carry_them(r
     (tmp_path / "pets.tflite").write_bytes(tiny_tflite.append_zip(data, {"labels.txt": "\n".join(breeds) + "\n"}))
     best = load(tmp_path / "pets.tflite", threads=1).predict(cv2.imread(str(reference / "cat.bmp"))).detections[0]
     assert (best.index, best.label) == (0, "Abyssinian")
+
+
+@pytest.mark.slow
+def test_open_input_size_comes_from_the_metadata_default_size(tmp_path):
+    pytest.importorskip("tensorflow")
+    from tests.runtime import tiny_tflite
+
+    open_size = tiny_tflite.classifier(size=None, classes=5)
+    (tmp_path / "open.tflite").write_bytes(open_size)
+    from edgevision.errors import UserError
+
+    with pytest.raises(UserError, match="leaves its input size open"):
+        load(tmp_path / "open.tflite", threads=1)
+    meta = tiny_tflite.support_metadata(mean=[127.5], std=[127.5], default_size=(24, 32))
+    (tmp_path / "sized.tflite").write_bytes(tiny_tflite.with_metadata(open_size, {"TFLITE_METADATA": meta}))
+    model = load(tmp_path / "sized.tflite", threads=1)
+    assert model.input_size == (24, 32) and model.input_spec.shape == (1, 24, 32, 3)
+    result = model.predict(np.zeros((48, 64, 3), np.uint8), top_k=5)
+    assert sum(c.score for c in result.top_k) == pytest.approx(1, abs=1e-5)

@@ -28,7 +28,8 @@ def segmenter(size=33, classes=21) -> bytes:
 
 
 def classifier(size=16, classes=5, seed=0) -> bytes:
-    """A Model Maker-shaped classifier: [-1, size, size, 3] float in, [-1, classes] softmax out."""
+    """A Model Maker-shaped classifier: [-1, size, size, 3] float in, [-1, classes] softmax out
+    (size None: height and width left open too)."""
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -74,7 +75,8 @@ def _pack(model) -> bytes:
     return bytes(builder.Output())
 
 
-def support_metadata(mean=None, std=None, label_file=None, color_space=1, outputs=1, label_output=0) -> bytes:
+def support_metadata(mean=None, std=None, label_file=None, color_space=1, outputs=1, label_output=0,
+                     default_size=None) -> bytes:
     """A TFLite Support `ModelMetadata` flatbuffer ("M001", metadata_schema.fbs), as Model Maker
     writes it: the input's ImageProperties and NormalizationOptions, `outputs` output tensors of
     which `label_output` names the label file: TENSOR_AXIS_LABELS for a classifier's one output,
@@ -102,7 +104,10 @@ def support_metadata(mean=None, std=None, label_file=None, color_space=1, output
             b.PrependUOffsetTRelative(off)
         return b.EndVector()
 
-    image = table([(0, "byte", color_space)])
+    image_fields = [(0, "byte", color_space)]
+    if default_size is not None:  # ImageSize: width, height
+        image_fields.append((1, "offset", _image_size(b, *default_size)))
+    image = table(image_fields)
     content = table([(0, "ubyte", 2), (1, "offset", image)])
     units = []
     if mean is not None:
@@ -125,6 +130,13 @@ def support_metadata(mean=None, std=None, label_file=None, color_space=1, output
     root = table([(0, "offset", b.CreateString("ImageClassifier")), (3, "offset", vector([subgraph]))])
     b.Finish(root, file_identifier=b"M001")
     return bytes(b.Output())
+
+
+def _image_size(b, height, width):
+    b.StartObject(2)
+    b.PrependUint32Slot(0, width, 0)
+    b.PrependUint32Slot(1, height, 0)
+    return b.EndObject()
 
 
 def append_zip(data: bytes, files: dict) -> bytes:
