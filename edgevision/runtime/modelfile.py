@@ -70,6 +70,10 @@ def read_model_file(path) -> ModelFile:
         raise UserError(f"{path} is empty (0 bytes): {_FIX}")
     kind = sniff_format(data)
     suffix = path.suffix.lower()
+    if kind is None and data[:2] == b"PK" and suffix == ".task":
+        inside = _zipped_models(data)
+        raise UserError(f"{path} is a MediaPipe Tasks bundle (a zip), not a model: unzip it and pass the model "
+                        f"inside ({', '.join(inside) if inside else 'a .tflite file'})")
     if kind is None and data[:2] == b"PK" and suffix in (".keras", ".zip"):
         raise UserError(f"{path} is a Keras model, not a runtime model: convert it with `edgevision export {path.name} --out DIR`")
     if kind is None:
@@ -92,6 +96,17 @@ def read_model_file(path) -> ModelFile:
         raise UserError(f"{path} is a truncated or corrupted {what} ({exc}): {_FIX}") from None
     return ModelFile(path=path, format=kind, data=data, metadata=metadata, custom_ops=custom_ops,
                      output_ops=output_ops, output_quantization=output_quantization)
+
+
+def _zipped_models(data: bytes) -> list[str]:
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+            return [n for n in bundle.namelist() if n.lower().endswith((".tflite", ".onnx"))]
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return []
 
 
 def sniff_format(data: bytes) -> str | None:

@@ -80,3 +80,11 @@ def test_a_pooled_imagenet_head_is_still_a_classifier(tmp_path, image, cli):
     pytest.importorskip("onnx")
     result = cli("predict", pooled_features_onnx(tmp_path / "squeezenet.onnx", features=1000), image, "--top-k", "1")
     assert result.returncode == 0, result.stderr
+
+
+def test_mediapipe_task_bundle_is_pointed_to_the_model_inside(cli, reference, image, tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "classifier.task", "w") as bundle:
+        bundle.write(reference / "mobilenet_v1_0.25_128_quant.tflite", "model.tflite")
+    _refused(cli, tmp_path / "classifier.task", image, "MediaPipe Tasks bundle", "unzip", "model.tflite")
