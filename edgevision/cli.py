@@ -11,6 +11,7 @@ import argparse
 import importlib
 import os
 import pkgutil
+import signal
 import sys
 
 from edgevision import __version__, commands
@@ -43,7 +44,11 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        status = int(args._run(args) or 0)
+        sys.stdout.flush()  # a reader that went away shows up here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        return _reader_gone()
     except UserError as exc:
         print(f"edgevision {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -62,6 +67,16 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _reader_gone() -> int:
+    """stdout closed early (`edgevision ... | head`): stop quietly with the shell's SIGPIPE status."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # what is still buffered goes nowhere, without a second error
+    except (OSError, ValueError):
+        pass
+    return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

@@ -23,6 +23,13 @@ TASKS = ("classify", "detect")
 # ssd_raw: box encodings [1, N, 4] and class scores [1, N, C+1], decoded with `anchors`.
 OUTPUT_LAYOUTS = ("probabilities", "logits", "ssd_postprocessed", "ssd_raw")
 QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
+# Normalisation presets (`--normalize`) for models without a description: (mean, std) in R, G, B.
+NORMALIZATIONS = {
+    "imagenet": ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)),  # torchvision, ONNX Model Zoo
+    "inception": ((127.5,) * 3, (127.5,) * 3),  # [-1, 1]: TF-slim, Keras MobileNet, TF OD API SSDs
+    "unit": ((0.0,) * 3, (255.0,) * 3),  # [0, 1]: MediaPipe Model Maker, many Keras models
+    "raw": ((0.0,) * 3, (1.0,) * 3),  # pixels as they are: Keras EfficientNet, tf2onnx uint8 inputs
+}
 
 
 @dataclass

@@ -14,10 +14,17 @@ def configure(parser):
                         help="minimum score (default 0 for classes, 0.5 for detections)")
     parser.add_argument("--threads", type=int, default=None, metavar="N",
                         help="inference threads (default: the cores this process may use)")
+    from edgevision.metadata import NORMALIZATIONS
+
+    parser.add_argument("--normalize", choices=tuple(NORMALIZATIONS), metavar="PRESET",
+                        help="input normalisation for models without a description: imagenet (torchvision mean/std, "
+                        "ONNX Model Zoo), inception ([-1, 1]), unit ([0, 1]) or raw (pixels as they are)")
     parser.add_argument("--mean", metavar="M", help="input = (pixel - M) / S for float models without a description: "
                         "one value or three comma-separated (R,G,B)")
     parser.add_argument("--std", metavar="S", help="see --mean")
     parser.add_argument("--letterbox", action="store_true", help="keep the aspect ratio and pad instead of stretching")
+    parser.add_argument("--resize", choices=("bilinear", "nearest", "area"), default="bilinear",
+                        help="resize filter (default bilinear); nearest is PIL's, as pycoral's published scores use")
     parser.add_argument("--save-dir", metavar="DIR", help="write annotated copies of the images here")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
@@ -29,6 +36,7 @@ def run(args) -> int:
 
     from edgevision.errors import UserError
     from edgevision.runtime import load
+    from edgevision.runtime.classification import SOFTMAX_OF_LOGITS
     from edgevision.runtime.metrics import MetricsTracker
 
     if args.top_k < 1:
@@ -38,9 +46,10 @@ def run(args) -> int:
         if not path.is_file():
             raise UserError(f"{path}: no such image file: check the path")
     model = load(args.model, threads=args.threads, labels=args.labels,
-                 mean=_values(args.mean, "--mean"), std=_values(args.std, "--std"), letterbox=args.letterbox)
+                 mean=_values(args.mean, "--mean"), std=_values(args.std, "--std"), letterbox=args.letterbox,
+                 normalize=args.normalize, resize=args.resize)
     tracker = MetricsTracker()
-    results = []
+    results, warned = [], False
     for path in images:
         frame = _read_bgr(path)
         result = model.predict(frame, threshold=args.threshold, **({"top_k": args.top_k} if model.task == "classify" else {}))
@@ -51,6 +60,10 @@ def run(args) -> int:
             entry["annotated"] = str(_save_annotated(frame, result, Path(args.save_dir), path, results))
         results.append(entry)
         if not args.json:
+            if getattr(result, "scores", None) == SOFTMAX_OF_LOGITS and not warned:
+                print(f"{args.model}: its output is not a probability distribution: scores are the softmax "
+                      "of its logits", file=sys.stderr)
+                warned = True
             print(_result_text(path, result))
     if args.json:
         doc = {"model": str(args.model), "task": model.task, "backend": model.backend.name,
@@ -87,7 +100,8 @@ def _read_bgr(path):
 
 def _result_json(result) -> dict:
     if hasattr(result, "top_k"):
-        return {"top_k": [{"index": c.index, "label": c.label, "score": round(c.score, 6)} for c in result.top_k]}
+        return {"top_k": [{"index": c.index, "label": c.label, "score": round(c.score, 6)} for c in result.top_k],
+                "scores": result.scores}
     return {"detections": [{"index": d.index, "label": d.label, "score": round(d.score, 6),
                             "box": [round(v, 2) for v in d.box]} for d in result.detections]}
 

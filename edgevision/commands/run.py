@@ -21,6 +21,13 @@ def configure(parser):
     parser.add_argument("--serve", metavar="HOST:PORT", nargs="?", const="127.0.0.1:8080",
                         help="live view in a browser (default 127.0.0.1:8080; loopback unless a host is given)")
     parser.add_argument("--labels", metavar="FILE", help="label file, for models without a sidecar")
+    from edgevision.metadata import NORMALIZATIONS
+
+    parser.add_argument("--normalize", choices=tuple(NORMALIZATIONS), metavar="PRESET",
+                        help="input normalisation for models without a description: imagenet, inception, unit or raw "
+                        "(see `edgevision predict --help`)")
+    parser.add_argument("--resize", choices=("bilinear", "nearest", "area"), default="bilinear",
+                        help="resize filter (default bilinear)")
     parser.add_argument("--threads", type=int, metavar="N", help="inference threads (default: the cores available)")
     parser.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     parser.add_argument("--metrics", metavar="FILE", help="write the metrics summary (JSON) to FILE")
@@ -50,7 +57,8 @@ def run(args) -> int:
         source = open_source(args.source)  # a missing camera or file fails before the model loads
         if args.save:
             sinks.append(VideoFileSink(args.save, fps=source.fps))
-        model = load(args.model, threads=args.threads, labels=args.labels)
+        model = load(args.model, threads=args.threads, labels=args.labels, normalize=args.normalize,
+                     resize=args.resize)
         pipeline = Pipeline(model, source, [], model_path=args.model, max_frames=args.max_frames)
         if serve_at:
             sinks.append(BrowserSink(*serve_at, stats=pipeline.summary, title=f"edgevision: {args.model}"))

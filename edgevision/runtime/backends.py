@@ -95,6 +95,13 @@ class LiteRTBackend:
         self.outputs = [_litert_spec(d) for d in self.interpreter.get_output_details()]
         self.signature_outputs = _signature_outputs(self.interpreter, self.outputs)
 
+    def fit_input(self, shape) -> None:
+        """Size an input the model leaves open (shape_signature -1) to `shape`, e.g. from input_size."""
+        detail = self.interpreter.get_input_details()[0]
+        if tuple(int(d) for d in detail["shape"]) != tuple(shape):
+            self.interpreter.resize_tensor_input(detail["index"], list(shape))
+            self.interpreter.allocate_tensors()
+
     def invoke(self, arrays) -> list[np.ndarray]:
         interp = self.interpreter
         for index, array in zip(self._in, arrays, strict=True):
@@ -163,6 +170,9 @@ class OnnxBackend:
         self._in_names = [i.name for i in self.inputs]
         self.signature_outputs = [o.name for o in self.outputs]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+
+    def fit_input(self, shape) -> None:
+        """ONNX Runtime takes any size an open dimension allows, call by call."""
 
     def invoke(self, arrays) -> list[np.ndarray]:
         return self.session.run(None, dict(zip(self._in_names, arrays, strict=True)))

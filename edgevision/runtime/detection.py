@@ -5,7 +5,8 @@ Two kinds of detector outputs are read:
 - "ssd_postprocessed": the four outputs of TFLite's detection post-processing op, in the
   TF1 order (boxes [1,N,4], classes [1,N], scores [1,N], count [1]) or the TF2 order
   (scores, boxes, count, classes); `postprocessed_order` tells them apart by shape, then by
-  signature / tensor names, then by the TF1/TF2 position convention.
+  signature / tensor names, then by the TF1/TF2 position convention, and each inference checks
+  the scores/classes pair by its values (`values_swapped`).
 - "ssd_raw": box encodings [1,N,4] and class scores [1,N,C+1] (column 0 = background), with
   anchors (ycenter, xcenter, h, w) and box-coder scales from the model's description;
   `decode_boxes` (centre-size, as in the TF Object Detection API's FasterRcnnBoxCoder) and
@@ -85,13 +86,36 @@ def raw_order(shapes, names=()) -> tuple[int, int]:
 
 
 def from_postprocessed(outputs, order, labels, transform, threshold=0.5) -> list[Detection]:
-    """Detections from the four post-processed outputs (boxes normalised ymin, xmin, ymax, xmax)."""
+    """Detections from the four post-processed outputs (boxes normalised ymin, xmin, ymax, xmax).
+
+    Scores and classes have the same shape; when their values tell them apart (`values_swapped`)
+    the values win over `order`, whose names or position convention can be wrong for files
+    converted elsewhere (TF2 exports name them StatefulPartitionedCall:0..3 in varying orders).
+    """
     boxes = np.asarray(outputs[order["boxes"]], np.float32).reshape(-1, 4)
     scores = np.asarray(outputs[order["scores"]], np.float32).reshape(-1)
     classes = np.asarray(outputs[order["classes"]]).reshape(-1)
     count = min(int(np.asarray(outputs[order["count"]]).reshape(-1)[0]), len(scores), len(boxes))
+    if values_swapped(scores[:count], classes[:count]):
+        scores, classes = np.asarray(classes, np.float32), scores
     keep = np.flatnonzero(scores[:count] >= threshold)
     return _detections(boxes[keep], scores[keep], classes[keep].astype(np.int64), labels, transform)
+
+
+def values_swapped(scores, classes) -> bool:
+    """True when the "scores" hold whole class numbers and the "classes" look like scores: in
+    [0, 1], best first as the post-processing op writes them, and not all whole numbers."""
+    scores, classes = np.asarray(scores, np.float64), np.asarray(classes, np.float64)
+    if scores.size == 0:
+        return False
+
+    def whole(v):
+        return bool(np.all(v == np.round(v)) and np.all(v >= 0))
+
+    def score_like(v):
+        return bool(np.all((v >= 0) & (v <= 1)) and np.all(np.diff(v) <= 0))
+
+    return whole(scores) and not whole(classes) and score_like(classes)
 
 
 def decode_boxes(encodings: np.ndarray, anchors: np.ndarray, scales=DEFAULT_BOX_SCALES) -> np.ndarray:

@@ -1,10 +1,12 @@
 """The one pre-processing path: BGR frame -> model input tensor.
 
-    prep = Preprocessor(input_spec, color_order="RGB", mean=..., std=..., letterbox=False)
+    prep = Preprocessor(input_spec, color_order="RGB", mean=..., std=..., letterbox=False, resize="bilinear")
     tensor, transform = prep(frame_bgr)     # transform maps model pixels back to the frame
+    tensor, transform = prep(frame_rgb, color="rgb")   # PIL / RGB callers
 
-Steps: resize (bilinear) or letterbox to the input size, reorder channels, then map pixels
-to the input through one 256-entry look-up table per channel:
+Steps: resize (bilinear, nearest or area) or letterbox to the input size, reorder channels
+(the frame's order, BGR unless told otherwise, to the model's), then map pixels to the input
+through one 256-entry look-up table per channel:
 
 - float inputs: `(pixel - mean) / std` as float32, straight from uint8 (no intermediate);
 - uint8/int8 inputs: `q = round((pixel - mean) / std / scale + zero_point)`, i.e. the real
@@ -12,10 +14,12 @@ to the input through one 256-entry look-up table per channel:
   (uint8: scale = 1/std, zero point = mean) pixels are fed as they are; when it is a shift by
   128 (int8: zero point = mean - 128) they are flipped in place. No float round trip at all.
 
-The resize filter is bilinear: on the shared 2-core x86 this project is built on, shrinking a
+The default resize filter is bilinear: on the shared 2-core x86 this project is built on, shrinking a
 1280x720 frame to 224x224 took 0.14-0.2 ms bilinear and 6-21 ms with OpenCV's area filter
 (`tools/bench_runtime.py`, README `## Runtime`), longer than a small int8 inference; the
-top-1 answers on the reference photos are the same.
+top-1 answers on the reference photos are the same. "nearest" is PIL's `Image.NEAREST` pixel
+for pixel (OpenCV's INTER_NEAREST_EXACT; plain INTER_NEAREST samples other pixels), which
+pycoral's tests and published scores use; "area" is OpenCV's INTER_AREA.
 Buffers are allocated once, so the returned tensor is overwritten by the next call.
 """
 
@@ -25,6 +29,9 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
+
+RESIZE_FILTERS = {"bilinear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST_EXACT, "area": cv2.INTER_AREA}
+COLORS = ("bgr", "rgb")
 
 
 class Transform(NamedTuple):
@@ -82,7 +89,7 @@ class Preprocessor:
     """Turns BGR uint8 frames into one model's input tensor; keeps its buffers between calls."""
 
     def __init__(self, input_spec, *, color_order="RGB", mean=(127.5,) * 3, std=(127.5,) * 3,
-                 letterbox=False, layout="NHWC", interpolation=cv2.INTER_LINEAR):
+                 letterbox=False, layout="NHWC", resize="bilinear"):
         shape = input_spec.shape
         if layout == "NCHW":
             _, channels, self.height, self.width = shape
@@ -92,11 +99,13 @@ class Preprocessor:
             raise ValueError(f"input shape {list(shape)} is not a 3-channel image")
         if color_order not in ("RGB", "BGR"):
             raise ValueError(f"color_order {color_order!r} is not RGB or BGR")
+        if resize not in RESIZE_FILTERS:
+            raise ValueError(f"resize {resize!r} is not one of {', '.join(RESIZE_FILTERS)}")
         self.dtype = np.dtype(input_spec.dtype)
-        self.swap_rb = color_order == "RGB"
+        self.model_rgb = color_order == "RGB"
         self.letterbox = letterbox
         self.layout = layout
-        self.interpolation = interpolation
+        self.interpolation = RESIZE_FILTERS[resize]
         self.mean, self.std = tuple(mean), tuple(std)
         self.mode, self.lut = self._value_map(input_spec)
         self._resized = np.empty((self.height, self.width, 3), np.uint8)
@@ -104,8 +113,7 @@ class Preprocessor:
         self._mapped = np.empty((self.height, self.width, 3), self.dtype)
         self._nchw = np.empty((1, 3, self.height, self.width), self.dtype) if layout == "NCHW" else None
         # Letterbox padding: the pixel value that maps to input 0 (the mean), so padding is "nothing".
-        pad = [int(np.clip(round(m), 0, 255)) for m in self.mean]
-        self.pad_value = tuple(pad[::-1] if self.swap_rb else pad)  # the resize buffer is still BGR
+        self.pad_value = tuple(int(np.clip(round(m), 0, 255)) for m in self.mean)  # in the model's order
 
     def _value_map(self, spec):
         if spec.quantized:
@@ -115,12 +123,16 @@ class Preprocessor:
             raise ValueError(f"input type {self.dtype} without quantization parameters cannot be fed from pixels")
         return "float", normalisation_lut(self.mean, self.std).astype(self.dtype).reshape(1, 256, 3)
 
-    def __call__(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, Transform]:
-        if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
-            raise ValueError(f"expected an HxWx3 uint8 BGR image, got {frame_bgr.dtype} {list(frame_bgr.shape)}")
-        transform = self._resize(frame_bgr)
+    def __call__(self, frame: np.ndarray, color: str = "bgr") -> tuple[np.ndarray, Transform]:
+        """`frame`: HxWx3 uint8 in `color` order ("bgr" as OpenCV reads, or "rgb" as PIL does)."""
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"expected an HxWx3 uint8 {color.upper()} image, got {frame.dtype} {list(frame.shape)}")
+        if color not in COLORS:
+            raise ValueError(f"color {color!r} is not 'bgr' or 'rgb'")
+        swap = self.model_rgb != (color == "rgb")
+        transform = self._resize(frame, self.pad_value[::-1] if swap else self.pad_value)
         image = self._resized
-        if self.swap_rb:
+        if swap:
             cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=self._swapped)
             image = self._swapped
         if self.mode == "identity":
@@ -139,7 +151,7 @@ class Preprocessor:
             return self._nchw, transform
         return mapped[None], transform
 
-    def _resize(self, frame) -> Transform:
+    def _resize(self, frame, pad_value) -> Transform:
         fh, fw = frame.shape[:2]
         if not self.letterbox:
             if (fh, fw) == (self.height, self.width):
@@ -150,7 +162,7 @@ class Preprocessor:
         scale = min(self.width / fw, self.height / fh)
         nw, nh = max(1, round(fw * scale)), max(1, round(fh * scale))
         px, py = (self.width - nw) // 2, (self.height - nh) // 2
-        self._resized[:] = self.pad_value
+        self._resized[:] = pad_value
         inner = self._resized[py:py + nh, px:px + nw]
         inner[:] = frame if (nh, nw) == (fh, fw) else cv2.resize(frame, (nw, nh), interpolation=self.interpolation)
         return Transform(nw / fw, nh / fh, float(px), float(py), self.width, self.height, fw, fh)

@@ -98,3 +98,41 @@ def test_raw_outputs_told_apart_by_shape_then_name_then_position():
     assert raw_order([(1, 50, 4), (1, 50, 4)], ["StatefulPartitionedCall:0", "StatefulPartitionedCall:1"]) == (0, 1)
     with pytest.raises(ValueError):
         raw_order([(1, 50, 4), (1, 60, 6)])
+
+
+@pytest.mark.parametrize("order", [("boxes", "classes", "scores", "count"), ("scores", "boxes", "count", "classes"),
+                                   ("boxes", "scores", "classes", "count"), ("classes", "boxes", "count", "scores"),
+                                   ("count", "scores", "classes", "boxes")])
+def test_post_processed_outputs_are_told_apart_by_their_values_whatever_their_order(tmp_path, order):
+    """TF2 exports name the outputs StatefulPartitionedCall:0..3 in an order of their own."""
+    pytest.importorskip("onnx")
+    from edgevision.runtime import load
+    from tests.runtime.tiny_models import constant_outputs_onnx
+
+    values = {"boxes": [[[0.1, 0.2, 0.5, 0.6], [0.5, 0.5, 0.9, 0.9], [0, 0, 0, 0]]],
+              "classes": [[17.0, 3.0, 0.0]], "scores": [[0.9, 0.6, 0.0]], "count": [2.0]}
+    outputs = {f"StatefulPartitionedCall:{i}": values[role] for i, role in enumerate(order)}
+    model = load(constant_outputs_onnx(tmp_path / "tf2_ssd.onnx", outputs, size=16), threads=1)
+    found = model.predict(np.zeros((100, 200, 3), np.uint8), threshold=0.5).detections
+    assert [(d.index, round(d.score, 6)) for d in found] == [(17, 0.9), (3, 0.6)]
+    assert found[0].box == pytest.approx((40, 10, 120, 50), abs=1e-3)  # [0.1, 0.2, 0.5, 0.6] on 200x100
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("order", [(2, 0, 3, 1), (0, 2, 1, 3), (3, 1, 2, 0)], ids=["TF2", "scores-first", "reversed"])
+def test_real_ssd_with_its_outputs_in_another_order_and_tf2_names(reference, tmp_path, order):
+    """The pets detector (TF1 order) re-listed as TF2 exports list theirs: the same answer."""
+    pytest.importorskip("tensorflow")
+    import cv2
+
+    from edgevision.runtime import load
+    from tests.runtime.tiny_tflite import with_outputs_reordered
+
+    folder = reference / "real/detectors/pets_ssd_mobilenet_v1_0.75_tf1"
+    data = with_outputs_reordered((folder / "detect.tflite").read_bytes(), order,
+                                  [f"StatefulPartitionedCall:{i}" for i in range(4)])
+    (tmp_path / "tf2.tflite").write_bytes(data)
+    frame = cv2.imread(str(reference / "cat.bmp"))
+    expected = load(folder / "detect.tflite", threads=1, labels=folder / "pet_label_map.pbtxt").predict(frame)
+    found = load(tmp_path / "tf2.tflite", threads=1, labels=folder / "pet_label_map.pbtxt").predict(frame)
+    assert found.detections == expected.detections and found.detections[0].label == "Abyssinian"

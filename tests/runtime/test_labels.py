@@ -37,3 +37,42 @@ def test_bad_label_files(tmp_path):
     (tmp_path / "twice.txt").write_text("1 a\n1 b\n")
     with pytest.raises(UserError, match="twice"):
         read_labels(tmp_path / "twice.txt")
+
+
+PETS_MAP = """
+item {
+  id: 1
+  name: 'Abyssinian'
+}
+
+item {
+  id: 2
+  name: 'american_bulldog'
+}
+"""
+
+
+def test_tf_object_detection_api_label_map_ids_from_1_background_implicit():
+    labels = parse_labels(PETS_MAP, "pet_label_map.pbtxt")
+    assert labels == ["background", "Abyssinian", "american_bulldog"]
+    assert detection_labels(labels)[0] == "Abyssinian"  # the model's class 0 is the map's id 1
+
+
+def test_label_map_prefers_display_name_and_fills_gaps_with_the_id():
+    coco = """item {\n  name: "/m/01g317"\n  id: 1\n  display_name: "person"\n}
+    item { name: "/m/0k4j" id: 3 display_name: "car" keypoints { id: 0 label: "wheel" } }  # a comment { }
+    """
+    assert detection_labels(parse_labels(coco)) == ["person", "2", "car"]
+
+
+def test_label_map_with_an_explicit_id_0_keeps_it():
+    assert parse_labels("item { id: 0 name: 'none' } item { id: 1 name: 'cat' }") == ["none", "cat"]
+
+
+def test_broken_label_maps(tmp_path):
+    with pytest.raises(UserError, match="lacks an id or a name"):
+        parse_labels("item { id: 1 }", "map.pbtxt")
+    with pytest.raises(UserError, match="id 1 twice"):
+        parse_labels("item { id: 1 name: 'a' } item { id: 1 name: 'b' }", "map.pbtxt")
+    with pytest.raises(UserError, match="never closed"):
+        parse_labels("item { id: 1 name: 'a' ", "map.pbtxt")

@@ -120,3 +120,35 @@ def test_keras_model_is_pointed_to_export(cli, image, tmp_path):
     with zipfile.ZipFile(tmp_path / "model.keras", "w") as keras_file:
         keras_file.writestr("config.json", "{}")
     _assert_one_line_exit_2(cli("predict", tmp_path / "model.keras", image), "model.keras", "edgevision export")
+
+
+PETS = "real/detectors/pets_ssd_mobilenet_v1_0.75_tf1"
+
+
+def test_pets_detector_reads_its_tf_object_detection_api_label_map(cli, reference):
+    result = cli("predict", reference / PETS / "detect.tflite", reference / "cat.bmp",
+                 "--labels", reference / PETS / "pet_label_map.pbtxt", "--json")
+    assert result.returncode == 0, result.stderr
+    best = json.loads(result.stdout)["results"][0]["detections"][0]
+    assert (best["index"], best["label"]) == (0, "Abyssinian")  # class index 0 is the map's id 1
+    assert best["score"] > 0.5
+    expected = [181, 40, 338, 219]  # within 3 px (1% of the photo): int8 kernels may round differently per CPU
+    assert all(abs(a - b) <= 3 for a, b in zip(best["box"], expected, strict=True)), best["box"]
+
+
+def test_output_closed_early_ends_quietly_with_the_sigpipe_status(reference):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    images = [str(reference / "cat.bmp")] * 40  # more output than a pipe holds
+    process = subprocess.Popen([sys.executable, "-m", "edgevision", "predict", str(reference / V1), *images,
+                                "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    process.stdout.close()  # the reader goes away before anything is written (`| head -0`)
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 128 + signal.SIGPIPE, stderr
+    assert "error" not in stderr.lower(), stderr

@@ -63,3 +63,84 @@ def constant_outputs_onnx(path, outputs: dict, size=16):
     model.ir_version = 9
     onnx.save(model, str(path))
     return path
+
+
+def echo_onnx(path, *, layout="NHWC", batch="N", size=8, dtype="float32", output_shape=None, gain=1.0,
+              softmax=False, extra_outputs=0, quantized_output=False):
+    """Echoes its input: outputs [gain * mean R, gain * mean G, gain * mean B, 0] (+ `extra_outputs` zeros).
+
+    As a "classifier" its softmax scores s give back what it was fed: x_c = log(s_c / s_3) / gain,
+    so a test reads the normalisation and channel order straight from the scores. `batch` is the
+    input's first dimension: a symbolic name ("N"), -1 (unknown) or 1. `output_shape`: a reshape of
+    the [batch, 4] scores, e.g. [4] or [1, 1, 1, 4] (-1 keeps the batch open). `softmax`: output
+    probabilities instead of raw values. dtype uint8: a uint8 input without quantization parameters.
+    `quantized_output`: the scores leave through QuantizeLinear (scale 1/256, uint8), as tf2onnx
+    writes a quantized TFLite classifier's output.
+    """
+    import onnx
+    from onnx import TensorProto, helper
+
+    n = 4 + extra_outputs
+    elem = TensorProto.FLOAT if dtype == "float32" else TensorProto.UINT8
+    dim = None if batch == -1 else batch
+    shape = [dim, size, size, 3] if layout == "NHWC" else [dim, 3, size, size]
+    axes = [1, 2] if layout == "NHWC" else [2, 3]
+    weights = np.zeros((3, n), np.float32)
+    weights[[0, 1, 2], [0, 1, 2]] = gain
+    inits = [helper.make_tensor("axes", TensorProto.INT64, [2], axes),
+             helper.make_tensor("w", TensorProto.FLOAT, [3, n], weights.ravel().tolist())]
+    nodes, x = [], "image"
+    if dtype != "float32":
+        nodes.append(helper.make_node("Cast", ["image"], ["xf"], to=TensorProto.FLOAT))
+        x = "xf"
+    nodes += [helper.make_node("ReduceMean", [x, "axes"], ["m"], keepdims=0),
+              helper.make_node("MatMul", ["m", "w"], ["logits"])]
+    last = "logits"
+    if softmax:
+        nodes.append(helper.make_node("Softmax", ["logits"], ["probs"], axis=1))
+        last = "probs"
+    out_shape = [dim, n]
+    if output_shape is not None:
+        inits.append(helper.make_tensor("shape", TensorProto.INT64, [len(output_shape)], list(output_shape)))
+        nodes.append(helper.make_node("Reshape", [last, "shape"], ["scores"]))
+        out_shape = [dim if d == -1 else d for d in output_shape]
+    else:
+        nodes.append(helper.make_node("Identity", [last], ["scores"]))
+    out_elem = TensorProto.FLOAT
+    if quantized_output:
+        nodes[-1].output[0] = "real_scores"
+        inits += [helper.make_tensor("out_scale", TensorProto.FLOAT, [], [1 / 256]),
+                  helper.make_tensor("out_zp", TensorProto.UINT8, [], [0])]
+        nodes.append(helper.make_node("QuantizeLinear", ["real_scores", "out_scale", "out_zp"], ["scores"]))
+        out_elem = TensorProto.UINT8
+    graph = helper.make_graph(nodes, "echo", [helper.make_tensor_value_info("image", elem, shape)],
+                              [helper.make_tensor_value_info("scores", out_elem, out_shape)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def echoed(scores, gain=1.0):
+    """What `echo_onnx` was fed (mean R, G, B) from its softmax scores ({index: score})."""
+    return [float(np.log(scores[c] / scores[3]) / gain) for c in range(3)]
+
+
+def pooled_features_onnx(path, features=64, size=8):
+    """An embedding extractor: 1x1 conv to `features` channels, global average pool, [N, features]."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = np.random.default_rng(0).normal(size=(features, 3, 1, 1)).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["image", "w"], ["c"]), helper.make_node("GlobalAveragePool", ["c"], ["p"]),
+             helper.make_node("Flatten", ["p"], ["embedding"])]
+    graph = helper.make_graph(nodes, "features", [helper.make_tensor_value_info("image", TensorProto.FLOAT,
+                                                                                 ["N", 3, size, size])],
+                              [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", features])],
+                              [numpy_helper.from_array(weights, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
