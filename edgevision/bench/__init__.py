@@ -11,7 +11,7 @@ from __future__ import annotations
 def benchmark(models, report_dir, threads=None, runs=100, warmup=10, max_seconds=20.0, data=None,
               split="test", limit=None, labels=None, max_drop=0.01, progress=None):
     """Measure `models` at each thread count and write the report folder -> (doc, paths, note)."""
-    from edgevision.bench import report, runner
+    from edgevision.bench import outputs, report, runner
     from edgevision.bench.progress import Progress
 
     threads = list(threads) if threads else runner.default_threads()
@@ -19,13 +19,13 @@ def benchmark(models, report_dir, threads=None, runs=100, warmup=10, max_seconds
                                labels=str(labels) if labels else None)
     doc = runner.run_benchmark(list(models), threads, settings, progress or Progress(len(models) * len(threads)))
     doc["recommendation"] = report.recommend(doc["results"], max_drop)
-    paths, note = report.write_report(doc, report_dir)
+    paths, note = outputs.write_report(doc, report_dir)
     return doc, paths, note
 
 
 def compare(result_files, report_dir, max_drop=0.01):
     """Merge several devices' bench.json files into one report folder -> (doc, paths, note)."""
-    from edgevision.bench import report
+    from edgevision.bench import outputs, report
 
     doc = report.merge(result_files)
     doc["recommendations"] = []
@@ -33,5 +33,5 @@ def compare(result_files, report_dir, max_drop=0.01):
         rec = report.recommend([r for r in doc["results"] if r["device"] == device["name"]], max_drop)
         if rec:
             doc["recommendations"].append({**rec, "device": device["name"]})
-    paths, note = report.write_report(doc, report_dir)
+    paths, note = outputs.write_report(doc, report_dir)
     return doc, paths, note

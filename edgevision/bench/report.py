@@ -262,25 +262,3 @@ def write_tables(doc: dict, out_dir) -> list[Path]:
     atomic.write_text(paths[1], csv_text(doc))
     atomic.write_text(paths[2], markdown_text(doc))
     return paths
-
-
-def write_report(doc: dict, out_dir) -> tuple[list[Path], str | None]:
-    """Every output into `out_dir`: tables, PNG plots and bench.html.
-
-    Returns (paths written, note): the note says how to get the plots when matplotlib is missing.
-    """
-    from edgevision.bench import html, plots
-
-    paths = write_tables(doc, out_dir)
-    pngs, note = {}, None
-    if plots.available():
-        pngs = plots.render_all(doc["results"])
-        for name, png in pngs.items():
-            atomic.write_bytes(Path(out_dir) / name, png)
-            paths.append(Path(out_dir) / name)
-    else:
-        note = f"plots skipped: matplotlib is not installed here; {plots.INSTALL_HINT}"
-    page = Path(out_dir) / "bench.html"
-    atomic.write_text(page, html.page(doc, pngs, note))
-    paths.append(page)
-    return paths, note

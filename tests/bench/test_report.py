@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from edgevision.bench import plots, report
+from edgevision.bench import outputs, plots, report
 
 
 def row(model, threads, p50, accuracy=None, size=1_000_000):
@@ -87,7 +87,7 @@ def test_compare_with_another_schema_exits_2(cli, two_devices, tmp_path, content
 def test_tables_csv_and_html_written(tmp_path):
     doc = bench_doc("laptop", 1)
     doc["recommendation"] = report.recommend(doc["results"], 0.01)
-    paths, note = report.write_report(doc, tmp_path / "r")
+    paths, note = outputs.write_report(doc, tmp_path / "r")
     names = {p.name for p in paths}
     assert {"bench.json", "bench.csv", "bench.md", "bench.html"} <= names
     csv_lines = (tmp_path / "r" / "bench.csv").read_text().splitlines()
@@ -99,7 +99,7 @@ def test_tables_csv_and_html_written(tmp_path):
 
 def test_without_matplotlib_the_tables_are_still_written_and_the_fix_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(plots, "available", lambda: False)
-    paths, note = report.write_report(bench_doc("laptop", 1), tmp_path)
+    paths, note = outputs.write_report(bench_doc("laptop", 1), tmp_path)
     assert "edgevision[bench]" in note
     assert not list(tmp_path.glob("*.png"))
     assert "edgevision[bench]" in (tmp_path / "bench.html").read_text()
