@@ -303,7 +303,7 @@ class _Trainer:
         with contextlib.redirect_stdout(sys.stderr):
             try:
                 fitted.fit(train, validation_data=val, epochs=last, initial_epoch=max(first, self.epochs_done),
-                               callbacks=callbacks, verbose=verbose)
+                               callbacks=callbacks, verbose=verbose, shuffle=False)  # the datasets shuffle
             except _StopRequested:
                 pass
         return interrupt.requested
