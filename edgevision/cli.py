@@ -56,6 +56,13 @@ def main(argv=None) -> int:
     except Exception as exc:  # an internal error: one line, the traceback only on request
         if os.environ.get("EDGEVISION_DEBUG"):
             raise
+        if isinstance(exc, ModuleNotFoundError):  # an optional package this machine lacks: say which and how
+            from edgevision.bench.doctor import missing_module_message
+
+            message = missing_module_message(exc.name)
+            if message:
+                print(f"edgevision {args.command}: error: {message}", file=sys.stderr)
+                return 2
         print(
             f"edgevision {args.command}: internal error: {type(exc).__name__}: {exc} "
             "(set EDGEVISION_DEBUG=1 for the traceback and report it)",

@@ -279,6 +279,26 @@ def _cpuinfo_matches(architecture: str) -> bool:
     return x86 == (architecture in ("x86_64", "i686", "i386", "AMD64"))
 
 
+def missing_module_message(module: str | None) -> str | None:
+    """One line for a command that needs a package this machine lacks: which one and how to get it here."""
+    top = (module or "").split(".")[0]
+    p = platform_facts()
+    if top == "cv2":
+        what, (command, note) = "OpenCV (cv2)", opencv_install_advice(p)
+    elif top == "onnxruntime":
+        what, (command, note) = "ONNX Runtime", onnx_install_advice(p)
+    elif top in ("ai_edge_litert", "tflite_runtime"):
+        what, (command, note) = "a TFLite interpreter", tflite_install_advice(p)
+    elif top == "matplotlib":
+        what, command, note = "matplotlib", f"{PIP} matplotlib", "for the plots"
+    elif top in ("tensorflow", "keras", "tf2onnx", "onnx"):
+        what, command, note = f"{top} (training and export)", f"{PIP} 'edgevision[train]'", None
+    else:
+        return None
+    how = f"`{command}`" + (f" ({note})" if note else "") if command else note
+    return f"this needs {what}, which is not installed: {how}; `edgevision doctor` checks the whole setup"
+
+
 def check_camera(p: dict) -> dict:
     if not p["system"].startswith("linux"):
         return {"present": None, "devices": [], "note": "cameras are opened by index (--source 0); not listed here"}

@@ -168,3 +168,21 @@ def test_a_numpy_abi_mismatch_names_the_fix(monkeypatch, tmp_path):
         assert row["install"] == "python -m pip install ai-edge-litert"
     else:
         assert "numpy" in row["install"]
+
+
+def test_predict_without_opencv_names_the_package_and_the_command(reference):
+    """A machine without cv2 (32-bit Pi OS before `apt install python3-opencv`): one line, exit 2."""
+    import os
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    code = ("import sys; sys.modules['cv2'] = None; from edgevision.cli import main; "
+            f"sys.exit(main(['predict', {str(reference / 'mobilenet_v2_1.0_224_quant.tflite')!r}, "
+            f"{str(reference / 'cat.bmp')!r}]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("edgevision predict: error: this needs OpenCV (cv2)")
+    assert "python -m pip install opencv-python-headless" in line and "internal error" not in result.stderr
