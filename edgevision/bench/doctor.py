@@ -111,6 +111,13 @@ def opencv_install_advice(p: dict) -> tuple[str | None, str]:
     return f"{PIP} opencv-python-headless", "images, video files, cameras and pre-processing need it"
 
 
+def matplotlib_install_advice(p: dict) -> tuple[str, str]:
+    if p["system"].startswith("linux") and p["python_bits"] == 32:
+        return ("sudo apt install python3-matplotlib",
+                "no matplotlib wheel for 32-bit ARM on PyPI: a venv made with --system-site-packages sees the OS's")
+    return f"{PIP} 'edgevision[bench]'", "or: python -m pip install matplotlib"
+
+
 def check_runtimes(p: dict) -> list[dict]:
     """One row per runtime: name, purpose, available (imports), runs (answers the test model right;
     None when not tried), version, error, install, note."""
@@ -290,7 +297,7 @@ def missing_module_message(module: str | None) -> str | None:
     elif top in ("ai_edge_litert", "tflite_runtime"):
         what, (command, note) = "a TFLite interpreter", tflite_install_advice(p)
     elif top == "matplotlib":
-        what, command, note = "matplotlib", f"{PIP} matplotlib", "for the plots"
+        what, (command, note) = "matplotlib", matplotlib_install_advice(p)
     elif top in ("tensorflow", "keras", "tf2onnx", "onnx"):
         what, command, note = f"{top} (training and export)", f"{PIP} 'edgevision[train]'", None
     else:

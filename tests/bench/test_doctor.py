@@ -186,3 +186,10 @@ def test_predict_without_opencv_names_the_package_and_the_command(reference):
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("edgevision predict: error: this needs OpenCV (cv2)")
     assert "python -m pip install opencv-python-headless" in line and "internal error" not in result.stderr
+
+
+def test_no_matplotlib_wheel_on_32bit_arm_so_the_os_package_is_named():
+    command, note = doctor.matplotlib_install_advice({**PI_32BIT, "python": (3, 11)})
+    assert command == "sudo apt install python3-matplotlib" and "--system-site-packages" in note
+    assert doctor.matplotlib_install_advice({**PI_32BIT, "architecture": "aarch64", "python_bits": 64})[0] == \
+        "python -m pip install 'edgevision[bench]'"
