@@ -14,7 +14,7 @@ import pkgutil
 import sys
 
 from edgevision import __version__, commands
-from edgevision.errors import CheckFailed, UserError
+from edgevision.errors import CheckFailed, MissingPackage, UserError
 
 
 def _command_modules():
@@ -45,7 +45,12 @@ def main(argv=None) -> int:
     try:
         return int(args._run(args) or 0)
     except UserError as exc:
-        print(f"edgevision {args.command}: error: {exc}", file=sys.stderr)
+        message = str(exc)
+        if isinstance(exc, MissingPackage):  # the install command for this platform, as doctor gives it
+            from edgevision.bench.doctor import missing_module_message
+
+            message = missing_module_message(exc.module) or message
+        print(f"edgevision {args.command}: error: {message}", file=sys.stderr)
         return exc.exit_code
     except CheckFailed as exc:
         print(f"edgevision {args.command}: check failed: {exc}", file=sys.stderr)

@@ -193,3 +193,27 @@ def test_no_matplotlib_wheel_on_32bit_arm_so_the_os_package_is_named():
     assert command == "sudo apt install python3-matplotlib" and "--system-site-packages" in note
     assert doctor.matplotlib_install_advice({**PI_32BIT, "architecture": "aarch64", "python_bits": 64})[0] == \
         "python -m pip install 'edgevision[bench]'"
+
+
+def test_onnx_model_without_onnxruntime_names_the_command_for_this_platform(tmp_path):
+    import os
+    import subprocess
+
+    import cv2
+    import numpy as np
+
+    from tests.bench.conftest import write_constant_onnx
+    from tests.conftest import ROOT
+
+    model = tmp_path / "constant.onnx"
+    write_constant_onnx(model, ["a", "b"], answer=1)
+    image = tmp_path / "grey.png"
+    cv2.imwrite(str(image), np.full((16, 16, 3), 128, np.uint8))
+    code = ("import sys; sys.modules['onnxruntime'] = None; from edgevision.cli import main; "
+            f"sys.exit(main(['predict', {str(model)!r}, {str(image)!r}]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    command, _ = doctor.onnx_install_advice(doctor.platform_facts())
+    assert line.startswith("edgevision predict: error: this needs ONNX Runtime") and (command or "no onnxruntime wheel") in line
