@@ -101,3 +101,21 @@ def assert_same_detections(a, b, score_tol: float, box_tol: float, threshold: fl
             free.remove(partner)
             pairs += 1
     return pairs // 2
+
+
+def last_weight_layer(model) -> str:
+    """The name of a classifier's last Dense layer or 1x1 convolution (the one before the softmax)."""
+    for layer in reversed(model.layers):
+        kernel = getattr(layer, "kernel", None)
+        if kernel is not None and (len(kernel.shape) == 2 or tuple(kernel.shape[:2]) == (1, 1)):
+            return layer.name
+    raise AssertionError("no Dense or 1x1 convolution at the top of the model")
+
+
+def classifier_float32_agreement(model, inputs: np.ndarray) -> tuple[float, int]:
+    """(probability tolerance, images whose top-1 may flip) between two float32 implementations of a
+    softmax classifier on `inputs`: the top-1 can only change where its margin over the second class
+    is at most twice the tolerance."""
+    tolerance = SOFTMAX_MAX_SLOPE * float32_difference(model, last_weight_layer(model), inputs)
+    probabilities = np.sort(np.asarray(model.predict(inputs, verbose=0)), axis=1)
+    return tolerance, int(np.sum(probabilities[:, -1] - probabilities[:, -2] <= 2 * tolerance))
