@@ -103,7 +103,11 @@ mount_in() {  # bind source onto target inside a root filesystem, unmounted on e
 # --- the wheel a user would get ----------------------------------------------------------------
 work="$(mktemp -d)"
 say "building the wheel from $repo"
-"${PYTHON:-python3}" -m pip wheel -q --no-deps --no-build-isolation -w "$work/dist" "$repo" >&2 || die "pip wheel $repo failed"
+# from a copy of the files git knows (committed or not), so no stale build/ of an earlier build leaks in
+mkdir -p "$work/src"
+git -C "$repo" ls-files -z --cached --others --exclude-standard | (cd "$repo" && tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -xf - -C "$work/src"
+"${PYTHON:-python3}" -m pip wheel -q --no-deps --no-build-isolation -w "$work/dist" "$work/src" >&2 \
+  || die "pip wheel $repo failed"
 wheel="$(ls "$work"/dist/edgevision-*.whl)"
 
 # --- root filesystems --------------------------------------------------------------------------
