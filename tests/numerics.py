@@ -57,7 +57,16 @@ def output_term_magnitude(model, layer_pattern: str, inputs: np.ndarray) -> floa
     for layer in heads:
         assert len(layer.kernel.shape) == 2 or tuple(layer.kernel.shape[:2]) == (1, 1), \
             f"{layer.name}: a Dense layer or a 1x1 convolution is expected"
-    features = keras.Model(model.inputs, [layer.input for layer in heads])([inputs])
+    try:
+        features = keras.Model(model.inputs, [layer.input for layer in heads])([inputs])
+    except ValueError:  # a model Keras cannot cut (e.g. two layers named "image"): a chain, run layer by layer
+        assert len(heads) == 1, f"{layer_pattern!r}: cannot cut this model at several layers"
+        features = inputs
+        for layer in model.layers:
+            if layer is heads[0]:
+                break
+            if not isinstance(layer, keras.layers.InputLayer):
+                features = layer(features, training=False)
     largest = 0.0
     for layer, x in zip(heads, features if len(heads) > 1 else [features], strict=True):
         kernel, bias = (np.abs(np.asarray(w, np.float64)) for w in layer.get_weights())
