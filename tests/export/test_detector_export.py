@@ -111,10 +111,6 @@ def test_onnx_holds_non_max_suppression_and_four_outputs(exported_detector):
     assert "QuantizeLinear" in {n.op_type for n in onnx.load(str(out / "model_onnx_int8.onnx")).graph.node}
 
 
-def _keyed(detections):
-    return sorted((d.index, round(d.score, 3), tuple(np.round(d.box, 1))) for d in detections)
-
-
 def float32_tolerances(keras_model, images, info, pixels):
     """(score, box in pixels): how far two float32 runs of this detector may differ (tests/numerics.py)."""
     from edgevision.export import calibration
