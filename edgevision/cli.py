@@ -15,7 +15,7 @@ import signal
 import sys
 
 from edgevision import __version__, commands
-from edgevision.errors import CheckFailed, UserError
+from edgevision.errors import CheckFailed, MissingPackage, UserError
 
 
 def _command_modules():
@@ -50,7 +50,12 @@ def main(argv=None) -> int:
     except BrokenPipeError:
         return _reader_gone()
     except UserError as exc:
-        print(f"edgevision {args.command}: error: {exc}", file=sys.stderr)
+        message = str(exc)
+        if isinstance(exc, MissingPackage):  # the install command for this platform, as doctor gives it
+            from edgevision.bench.doctor import missing_module_message
+
+            message = missing_module_message(exc.module) or message
+        print(f"edgevision {args.command}: error: {message}", file=sys.stderr)
         return exc.exit_code
     except CheckFailed as exc:
         print(f"edgevision {args.command}: check failed: {exc}", file=sys.stderr)
@@ -61,6 +66,13 @@ def main(argv=None) -> int:
     except Exception as exc:  # an internal error: one line, the traceback only on request
         if os.environ.get("EDGEVISION_DEBUG"):
             raise
+        if isinstance(exc, ModuleNotFoundError):  # an optional package this machine lacks: say which and how
+            from edgevision.bench.doctor import missing_module_message
+
+            message = missing_module_message(exc.name)
+            if message:
+                print(f"edgevision {args.command}: error: {message}", file=sys.stderr)
+                return 2
         print(
             f"edgevision {args.command}: internal error: {type(exc).__name__}: {exc} "
             "(set EDGEVISION_DEBUG=1 for the traceback and report it)",

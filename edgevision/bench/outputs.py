@@ -22,7 +22,7 @@ def write_report(doc: dict, out_dir) -> tuple[list[Path], str | None]:
             atomic.write_bytes(Path(out_dir) / name, png)
             paths.append(Path(out_dir) / name)
     else:
-        note = f"plots skipped: matplotlib is not installed here; {plots.INSTALL_HINT}"
+        note = f"plots skipped: matplotlib is not installed here; {plots.install_hint()}"
     page = Path(out_dir) / "bench.html"
     atomic.write_text(page, html.page(doc, pngs, note))
     paths.append(page)

@@ -1,7 +1,7 @@
 """The report's plots as PNG bytes (matplotlib, Agg backend, imported only when plotting).
 
 matplotlib is not part of the runtime install: `available()` says whether it imports, and
-`INSTALL_HINT` is what to tell the user when it does not.
+`install_hint()` is what to tell the user when it does not.
 """
 
 from __future__ import annotations
@@ -11,7 +11,13 @@ from pathlib import Path
 
 from edgevision.bench.report import label, ok_rows, pareto_front
 
-INSTALL_HINT = "python -m pip install 'edgevision[bench]'  (or: python -m pip install matplotlib)"
+
+def install_hint() -> str:
+    """The command that gets matplotlib on this platform (32-bit ARM: the OS package, no wheel)."""
+    from edgevision.bench.doctor import matplotlib_install_advice, platform_facts
+
+    command, note = matplotlib_install_advice(platform_facts())
+    return f"{command}  ({note})"
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 MARKERS = {1: "o", 2: "s", 3: "^", 4: "D", 6: "v", 8: "P"}
 DEVICE_MARKERS = ("o", "s", "^", "D", "v", "P")

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from edgevision.errors import UserError
+from edgevision.errors import MissingPackage, UserError
 
 
 class TensorSpec(NamedTuple):
@@ -67,8 +67,8 @@ def litert_interpreter_class():
 
         return Interpreter, "tensorflow.lite"
     except ImportError:
-        raise UserError(
-            "no TFLite interpreter is installed: `pip install ai-edge-litert` (or use the .onnx model)"
+        raise MissingPackage(
+            "ai_edge_litert", "no TFLite interpreter is installed: `pip install ai-edge-litert` (or use the .onnx model)"
         ) from None
 
 
@@ -151,7 +151,9 @@ class OnnxBackend:
         try:
             import onnxruntime as ort
         except ImportError:
-            raise UserError("ONNX Runtime is not installed: `pip install onnxruntime` (or use the .tflite model)") from None
+            raise MissingPackage(
+                "onnxruntime", "ONNX Runtime is not installed: `pip install onnxruntime` (or use the .tflite model)"
+            ) from None
         self.threads = threads
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads

@@ -312,7 +312,11 @@ def _quiet_opencv():
     if os.environ.get("EDGEVISION_DEBUG"):
         return
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read when FFmpeg is first used
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)  # absent from Debian's OpenCV 4.6 build
+    if logging is not None:
+        logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    elif hasattr(cv2, "setLogLevel"):
+        cv2.setLogLevel(3)  # cv::utils::logging::LOG_LEVEL_ERROR
 
 
 def _open_camera(index: int):

@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from tests.detector_models import DATA, SIZE
@@ -86,19 +87,42 @@ def _predict(cli, model, pictures, *flags) -> list:
     return [r["detections"] for r in json.loads(result.stdout)["results"]]
 
 
-def _assert_same(ours, theirs):
-    """Each detection one side reports clearly above the threshold, the other reports too: same label and
-    score, box corners within 2 pixels (MediaPipe floors its pixel box's origin and size). On an axis where
-    a box leaves the picture, MediaPipe clips the origin but keeps the size: that axis is not compared."""
+def _score_tolerance(model, exported_detector, pictures) -> float:
+    """How far MediaPipe's TFLite and LiteRT may put one score (tests/numerics.py): float32 rounding for
+    the float file; for the quantized one, one step of the coarsest quantized tensor (the class logits'
+    step or more) through the sigmoid, plus the float post-processing's rounding."""
+    import keras
+
+    from edgevision.metadata import read_sidecar
+    from edgevision.runtime.backends import litert_interpreter_class
+    from tests.export.test_detector_export import float32_tolerances
+    from tests.numerics import INT8_STEPS_APART, SIGMOID_MAX_SLOPE
+
+    _, _, model_path = exported_detector
+    images = np.stack([cv2.imread(str(p))[..., ::-1] for p in pictures])
+    float_tol = float32_tolerances(keras.saving.load_model(model_path, compile=False), images,
+                                   read_sidecar(model_path), SIZE)[0]
+    if model.name == "model_fp32.tflite":
+        return float_tol
+    interpreter = litert_interpreter_class()[0](model_path=str(model))
+    scales = [d["quantization"][0] for d in interpreter.get_tensor_details() if d["dtype"] in (np.int8, np.uint8)]
+    return SIGMOID_MAX_SLOPE * INT8_STEPS_APART * max(scales) + float_tol
+
+
+def _assert_same(ours, theirs, score_tol):
+    """Each detection one side reports clearly above the threshold, the other reports too: same label,
+    score within score_tol, box corners within 2 pixels (MediaPipe floors its pixel box's origin and size).
+    On an axis where a box leaves the picture, MediaPipe clips the origin but keeps the size: that axis is
+    not compared."""
     compared = 0
     for mine, other in ((ours, theirs), (theirs, ours)):
         for found, counterpart in zip(mine, other, strict=True):
             for d in found:
-                if d["score"] < THRESHOLD + 1e-3:
+                if d["score"] < THRESHOLD + score_tol:
                     continue  # at the threshold, one side may drop it
                 axes = [a for a in (0, 1) if 0 < min(d["box"][a], d["box"][a + 2]) and
                         max(d["box"][a], d["box"][a + 2]) < SIZE]
-                match = [o for o in counterpart if o["label"] == d["label"] and abs(o["score"] - d["score"]) < 1e-4
+                match = [o for o in counterpart if o["label"] == d["label"] and abs(o["score"] - d["score"]) <= score_tol
                          and all(abs(o["box"][i] - d["box"][i]) <= 2 for a in axes for i in (a, a + 2))]
                 assert match, (d, counterpart)
                 compared += 1
@@ -114,7 +138,7 @@ def test_mediapipe_object_detector_finds_what_predict_finds(exported_detector, u
         doc = _mediapipe(mediapipe_path, model, pictures)
         assert doc["error"] is None, f"MediaPipe refused {model.name}: {doc['error']}"
         assert all(d["label"] in LABELS for found in doc["results"] for d in found)
-        _assert_same(_predict(cli, model, pictures), doc["results"])
+        _assert_same(_predict(cli, model, pictures), doc["results"], _score_tolerance(model, exported_detector, pictures))
 
 
 def test_metadata_content_read_by_mediapipe(exported_detector, uint8_detector, mediapipe_path):

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tests.export.conftest import input_dependent, save_with_sidecar
+from tests.numerics import classifier_float32_agreement
 
 LABELS = ["circle", "square", "triangle", "star"]
 FILES = {"model_fp32.tflite": ("tflite", "none"), "model_fp16.tflite": ("tflite", "fp16"),
@@ -51,8 +52,8 @@ def zoo_model(request, tmp_path_factory):
     import keras
 
     from edgevision.data import load_images
-    from edgevision.export.calibration import normalise
-    from edgevision.metadata import ModelInfo
+    from edgevision.export.calibration import evaluation_set, normalise
+    from edgevision.metadata import ModelInfo, read_sidecar
     from edgevision.models.registry import build_model, inference_model
 
     name = request.param
@@ -66,13 +67,15 @@ def zoo_model(request, tmp_path_factory):
     input_dependent(model, pixels)
     keras_top1 = model.predict(pixels, verbose=0).argmax(axis=1)
     path = save_with_sidecar(model, tmp_path_factory.mktemp(name), LABELS, mean=spec.mean[0], std=spec.std[0])
-    return name, path, keras_top1
+    info = read_sidecar(path)  # the bound on the images the export's evaluation will use
+    evaluated = normalise(evaluation_set(info, path, None, EVAL_IMAGES).images, info)
+    return name, path, keras_top1, classifier_float32_agreement(model, evaluated)
 
 
 def _export(zoo_model, fmt: str):
     from edgevision.export.pipeline import ExportOptions, export_model
 
-    name, path, _ = zoo_model
+    name, path, _, _ = zoo_model
     options = ExportOptions(formats=(fmt,), quantize=("none", "fp16", "dynamic", "int8"), calib_count=8,
                             eval_count=EVAL_IMAGES, min_agreement=0.01)
     return export_model(path, path.parent / fmt, options), path.parent / fmt
@@ -108,11 +111,15 @@ def _check_files(name, report, out, fmt):
 
 
 def _check_float_agreement(zoo_model, report, file_name):
-    name, _, keras_top1 = zoo_model
+    """Within the float32 bound of the model on the evaluation images (tests/numerics.py): for these deep,
+    untrained models with a re-centred head (large logit terms) it is loose, from 0.02 (MobileNetV1) to
+    0.35 (Xception); a conversion that computes another function still lands far outside it."""
+    name, _, keras_top1, (tolerance, may_flip) = zoo_model
     assert len(set(keras_top1.tolist())) >= 2, f"{name}: the Keras model answers the same class for every image"
     artifact = next(a for a in report["artifacts"] if Path(a["path"]).name == file_name)
     assert artifact["passed"] is True, f"{name}: {file_name} {artifact['failures']}"
-    assert artifact["top1_agreement"] >= 0.999 and artifact["max_abs_diff"] <= 1e-3
+    assert artifact["top1_agreement"] >= 1 - may_flip / EVAL_IMAGES
+    assert artifact["max_abs_diff"] <= tolerance, (name, tolerance)
     assert report["evaluation"]["images"] == EVAL_IMAGES
 
 
