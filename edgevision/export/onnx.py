@@ -104,6 +104,19 @@ def quantize(proto, mode: str, calibration: np.ndarray | None = None):
     return quantized
 
 
+def int8_saturates_here() -> bool:
+    """True on an x86 CPU without VNNI, where ONNX Runtime's int8 pair sums saturate (see above)."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: unknown, say nothing
+        return False
+    return not any(flag in flags.split() for flag in ("avx512_vnni", "avx_vnni"))
+
+
 def _dynamic_batch(proto) -> bool:
     first = proto.graph.input[0].type.tensor_type.shape.dim[0]
     return bool(first.dim_param) or not first.HasField("dim_value")
