@@ -58,6 +58,9 @@ def build(ctx, sections: dict, seconds: float, stages: Stages | None = None) -> 
             if a["format"] == "tflite" and a["quantization"] == "int8" and not a.get("kept_float") and not a["passed"]:
                 a["superseded_by"] = sorted(rescued)[0]
     passed = all(a["passed"] is not False or a.get("superseded_by") for a in artifacts)
+    from edgevision.export.onnx import int8_saturates_here
+
+    onnx_int8 = any(a["format"] == "onnx" and a["quantization"] == "int8" for a in artifacts)
     return {
         "source": str(ctx.model_path.resolve()),
         "passed": passed,
@@ -69,6 +72,7 @@ def build(ctx, sections: dict, seconds: float, stages: Stages | None = None) -> 
         "seconds": round(seconds, 1),
         "stage_seconds": None if stages is None else stages.rounded(),
         "artifacts": artifacts,
+        "onnx_int8_saturating_cpu": int8_saturates_here() if onnx_int8 else None,
         **sections,
     }
 
@@ -112,7 +116,7 @@ def table(result: dict) -> str:
     body = [list(COLUMNS), *rows(result)]
     widths = [max(len(r[i]) for r in body) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in body]
-    return "\n".join(lines + near_tie_lines(result) + _time_lines(result))
+    return "\n".join(lines + near_tie_lines(result) + cpu_lines(result) + _time_lines(result))
 
 
 def near_tie_lines(result: dict) -> list[str]:
@@ -125,6 +129,14 @@ def near_tie_lines(result: dict) -> list[str]:
             lines.append(f"{Path(a['path']).name}: {a['near_ties']} of its {a['disagreements']} disagreements with "
                          f"Keras are near-ties (Keras' own top two within {NEAR_TIE_MARGIN:g})")
     return lines
+
+
+def cpu_lines(result: dict) -> list[str]:
+    """A warning when ONNX int8 parity was measured on a CPU whose int8 kernels saturate."""
+    if not result.get("onnx_int8_saturating_cpu"):
+        return []
+    return ["ONNX int8 measured on an x86 CPU without VNNI, where ONNX Runtime's int8 products saturate: "
+            "the same file may agree more on ARM and VNNI x86 CPUs"]
 
 
 def _time_lines(result: dict) -> list[str]:
@@ -144,6 +156,7 @@ def markdown(result: dict) -> str:
     lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(r) + " |" for r in rows(result)]
     lines += ["", *near_tie_lines(result)] if near_tie_lines(result) else []
+    lines += ["", *cpu_lines(result)] if cpu_lines(result) else []
     lines += ["", *_time_lines(result)] if result.get("stage_seconds") else []
     for a in result["artifacts"]:
         if a.get("failures"):

@@ -1,0 +1,30 @@
+"""The lines under the export table: near-ties among changed answers, and a CPU whose ONNX
+Runtime int8 kernels saturate (x86 without VNNI), where ONNX int8 parity reads low."""
+
+from edgevision.export import report
+
+
+def _result(saturating, disagreements=3, near_ties=1):
+    artifact = {"path": "/out/model_onnx_int8.onnx", "format": "onnx", "quantization": "int8",
+                "size_bytes": 2_600_000, "gzip_bytes": 2_200_000, "size_ratio": 0.29, "top1_agreement": 0.98,
+                "accuracy": 0.95, "accuracy_drop": 0.013, "max_abs_diff": None, "latency_ms": 12.0,
+                "passed": True, "failures": [], "disagreements": disagreements, "near_ties": near_ties}
+    return {"source": "/runs/ants/model.keras", "passed": True, "evaluation": {"images": 153, "source": "val"},
+            "calibration": {"images": 200, "source": "train"}, "artifacts": [artifact],
+            "onnx_int8_saturating_cpu": saturating}
+
+
+def test_drop_and_near_ties_are_reported_next_to_agreement():
+    text = report.table(_result(saturating=False))
+    header, row = text.splitlines()[:2]
+    assert header.split()[4:7] == ["agreement", "accuracy", "drop"]
+    assert row.split()[6:10] == ["98.00%", "95.00%", "1.3", "pt"]
+    assert "model_onnx_int8.onnx: 1 of its 3 disagreements with Keras are near-ties" in text
+
+
+def test_saturating_cpu_is_named_under_the_table_and_in_the_markdown():
+    line = "ONNX int8 measured on an x86 CPU without VNNI"
+    assert line in report.table(_result(saturating=True))
+    assert line in report.markdown(_result(saturating=True))
+    assert line not in report.table(_result(saturating=False))
+    assert line not in report.markdown(_result(saturating=None))
