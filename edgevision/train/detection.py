@@ -254,9 +254,10 @@ def _fit(model, config, spec, size, anchors, data, deadline, log) -> dict:
 
 def expected_epochs(deadline, epoch_seconds, phase) -> int:
     """Whole epochs still expected to fit before the deadline after the one starting now, at the
-    mean speed of this phase's last epochs, its first (graph building) left out (else the last epoch
-    of any phase; 0 before any epoch was measured)."""
-    seconds = [s for p, s in epoch_seconds if p == phase][1:] or [s for _, s in epoch_seconds][-1:]
+    mean speed of this phase's last epochs, its first (graph building) left out; else the last epoch
+    of the phase before; 0 before any epoch was measured."""
+    this = [s for p, s in epoch_seconds if p == phase]
+    seconds = this[1:] or [s for p, s in epoch_seconds if p != phase][-1:] or this
     if deadline is None or not seconds:
         return 0
     epoch = sum(seconds[-3:]) / len(seconds[-3:])
