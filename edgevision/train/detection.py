@@ -6,12 +6,15 @@ Keras 3's box-aware preprocessing layers (horizontal flip, zoom in and out, tran
 jitter) run in the tf.data pipeline, then `ssd_targets.assign_targets` matches boxes to anchors.
 
 Schedule: with pretrained backbone weights, `epochs` train the extra layers and heads on the
-frozen backbone at `learning_rate`, then `fine_tune_epochs` train everything, the rate starting
-at a third of it and decaying along a cosine to zero; from scratch every layer trains in both
-phases (BatchNorm momentum 0.9 so its statistics settle quickly). `time_limit` (seconds, counted
-from the start, data loading included; `--time` in minutes) stops training after the step that
-leaves just enough time for the epoch's validation pass; phase 2 then runs until the limit
-instead of `fine_tune_epochs` and its cosine follows the time left, as Ultralytics' `time=` does.
+frozen backbone at `learning_rate`, then `fine_tune_epochs` train them with the backbone from
+FINE_TUNE_FROM on, the rate starting at FINE_TUNE_LR_FACTOR of it and decaying along a cosine to
+zero, the backbone's BatchNorm statistics frozen (`set_trainable`); from scratch every layer
+trains in both phases, phase 2 starting at a third of the rate (BatchNorm momentum 0.9 so the
+statistics settle quickly). `time_limit` (seconds, counted from the start, data loading
+included; `--time` in minutes) stops training after the step that leaves just enough time for
+the epoch's validation pass; phase 2 then runs until the limit instead of `fine_tune_epochs`,
+one epoch per `fit` call so that Keras' "Epoch i/total" line shows the epochs the time left
+allows (`expected_epochs`), and its cosine follows the time left, as Ultralytics' `time=` does.
 
 The run folder holds model.keras (outputs box_encodings [1, N, 4] and class_scores
 [1, N, C + 1]), model.json (task "detect", output_layout "ssd_raw", anchors, box_scales),
@@ -37,6 +40,7 @@ DEFAULT_INPUT_SIZE = 160  # the training default; the anchors of a 320 px SSDLit
 # Fine-tuning starts at a thirtieth of the heads' rate: Adam moves every weight by about the rate per
 # step, and a pretrained backbone with frozen BatchNorm statistics loses its features at 1e-4.
 FINE_TUNE_LR_FACTOR = 1 / 30
+SCRATCH_PHASE_2_LR_FACTOR = 1 / 3  # from scratch no pretrained feature is at stake
 FINE_TUNE_FROM = "block_6_expand"  # the backbone's first layer that fine-tunes (stride 16 on); None: all
 AUGMENTATION = ("full", "flip", "none")
 EVAL_SCORE_THRESHOLD = 0.05  # COCO evaluation wants low-score detections too
@@ -228,10 +232,12 @@ def _fit(model, config, spec, size, anchors, data, deadline, log) -> dict:
         if epochs == 0 or _past(deadline):
             continue
         set_trainable(model, phase, pretrained)
-        rate = config.learning_rate * (1.0 if phase == 1 else FINE_TUNE_LR_FACTOR)
+        rate = config.learning_rate * (1.0 if phase == 1 else
+                                       FINE_TUNE_LR_FACTOR if pretrained else SCRATCH_PHASE_2_LR_FACTOR)
         training_model.compile(keras.optimizers.Adam(rate, clipnorm=10.0),
                                loss=[ssd_targets.box_loss, ssd_targets.focal_loss], jit_compile=False)
-        callback = PhaseCallback(phase, rate, epochs * steps if phase == 2 and epochs else 0)
+        # phase 2's cosine spans its steps, or (epochs None) the time left before the deadline
+        callback = PhaseCallback(phase, rate, 0 if phase == 1 else epochs * steps if epochs else math.inf)
         schedule = "constant" if phase == 1 else "cosine decay from"
         length = "epochs until the time limit" if epochs is None else f"{epochs} epoch(s)"
         log(f"edgevision train: phase {phase}: {length}, {steps} steps each, {schedule} learning rate {rate:g}")
