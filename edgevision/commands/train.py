@@ -19,25 +19,27 @@ def configure(parser):
     parser.add_argument("--out", required=True, help="run folder to write (model.keras, model.json, metrics.json, ...)")
     parser.add_argument("--task", choices=("classify", "detect"), default="classify")
     parser.add_argument("--alpha", type=float, default=1.0, help="width multiplier (MobileNets), default 1.0")
-    parser.add_argument("--input-size", type=int, default=None, help="input height = width in pixels (default: the model's)")
+    parser.add_argument("--input-size", type=int, default=None,
+                        help="input height = width in pixels (default: the model's; detect 160)")
     parser.add_argument("--weights", default="imagenet", help="imagenet | none | PATH of a weights file (default imagenet)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="phase 1 epochs: new head on the frozen backbone (default 20 on cached backbone features "
-                             "with pretrained weights, else 5)")
-    parser.add_argument("--fine-tune-epochs", type=int, default=5, help="phase 2 epochs: fine-tuning with augmentation (default 5)")
+                             "with pretrained weights, else 5; detect 10)")
+    parser.add_argument("--fine-tune-epochs", type=int, default=None,
+                        help="phase 2 epochs: fine-tuning with augmentation (default 5; detect 10)")
     parser.add_argument("--prune", type=float, default=0.0, metavar="SPARSITY",
                         help="magnitude-prune this fraction of the weights during fine-tuning, in [0, 1)")
     parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
                         help="tf.distribute strategy (multiworker reads TF_CONFIG)")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=None, help="default 32; detect 16")
     parser.add_argument("--learning-rate", type=float, default=1e-3,
-                        help="phase 1 rate; phase 2 uses a tenth (detect: starts at a third, cosine decay to 0)")
+                        help="phase 1 rate; phase 2 uses a tenth (detect: starts at a thirtieth, cosine decay to 0)")
     parser.add_argument("--time", type=float, default=None, metavar="MINUTES",
                         help="detect: train for at most this long, data loading included; phase 2 runs until then "
                              "(overrides --fine-tune-epochs) with its cosine decay spread over the time left")
     parser.add_argument("--augment", choices=("full", "flip", "none"), default=None,
-                        help="detect: training augmentation, boxes moving with the pixels: full (default: flip, "
-                             "zoom in/out, shift, colour), flip, or none")
+                        help="detect: training augmentation, boxes moving with the pixels: flip (default), full "
+                             "(flip, zoom in/out, shift, colour) or none")
     parser.add_argument("--seed", type=int, default=0, help="data split, synthetic data and initialisation seed")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     parser.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
@@ -57,9 +59,8 @@ def run(args) -> int:
 
     config = TrainConfig(
         model=args.model, data=args.data, out=args.out, alpha=args.alpha, input_size=args.input_size,
-        weights=None if args.weights.lower() == "none" else args.weights, epochs=args.epochs,
-        fine_tune_epochs=args.fine_tune_epochs, prune=args.prune, strategy=args.strategy,
-        batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+        weights=None if args.weights.lower() == "none" else args.weights, prune=args.prune, strategy=args.strategy,
+        learning_rate=args.learning_rate, seed=args.seed, **_given(args, "epochs", "fine_tune_epochs", "batch_size"),
     )
     if not args.resume:
         validate(config)  # bad input answers before the TensorFlow import
@@ -91,10 +92,9 @@ def run_detect(args) -> int:
 
     config = DetectConfig(
         model=args.model, data=args.data, out=args.out, alpha=args.alpha, input_size=args.input_size,
-        weights=None if args.weights.lower() == "none" else args.weights,
-        epochs=DetectConfig.epochs if args.epochs is None else args.epochs,
-        fine_tune_epochs=args.fine_tune_epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-        seed=args.seed, time_limit=None if args.time is None else args.time * 60, augment=args.augment or "full",
+        weights=None if args.weights.lower() == "none" else args.weights, learning_rate=args.learning_rate,
+        seed=args.seed, time_limit=None if args.time is None else args.time * 60,
+        **_given(args, "epochs", "fine_tune_epochs", "batch_size", "augment"),
     )
     validate(config)  # bad input answers before the TensorFlow import
     summary = train_detector(config, overwrite=args.overwrite, log=lambda line: print(line, file=sys.stderr))
@@ -107,3 +107,8 @@ def run_detect(args) -> int:
             f"{summary['epochs']} epochs in {summary['seconds']:.0f} s -> {summary['model']}"
         )
     return 0
+
+
+def _given(args, *names) -> dict:
+    """The options the user gave (not None), so each task's config keeps its own defaults."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}

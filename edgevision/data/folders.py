@@ -3,7 +3,7 @@
     data/cats/*.jpg  data/dogs/*.jpg                       -> seeded, stratified 80/10/10 split
     data/train/cats/...  data/val/cats/...  data/test/...  -> the given split is respected
 
-(`validation/` is accepted for `val/`; a missing `val/` or `test/` is carved out of `train/`
+(`valid/`, as Roboflow writes it, and `validation/` are accepted for `val/`; a missing `val/` or `test/` is carved out of `train/`
 with the same seeded split.) Every file is decoded once up front: unusable files are skipped
 and reported in one warning line; a class with no usable image, or fewer than two classes,
 is a `UserError`.
@@ -21,7 +21,8 @@ from edgevision.data.images import BadImage, read_image, resize
 from edgevision.errors import UserError
 
 SPLIT = (0.8, 0.1, 0.1)
-SPLIT_FOLDERS = {"train": ("train",), "val": ("val", "validation"), "test": ("test",)}
+# the folder names each split may have, for classification and detection datasets alike
+SPLIT_FOLDERS = {"train": ("train",), "val": ("val", "valid", "validation"), "test": ("test",)}
 
 
 @dataclass
@@ -54,7 +55,7 @@ def scan(root, seed: int = 0, warn=True) -> FolderDataset:
         return _SCANNED[key]
     if not root.is_dir():
         raise UserError(f"data folder {root} does not exist: pass a folder with one sub-folder per class, or synthetic:shapes")
-    given = {name: _find_split_folder(root, name) for name in SPLIT_FOLDERS}
+    given = {name: find_split_folder(root, name) for name in SPLIT_FOLDERS}
     if given["train"] is not None:
         dataset = _scan_given_splits(root, given, seed)
     else:
@@ -67,7 +68,8 @@ def scan(root, seed: int = 0, warn=True) -> FolderDataset:
     return dataset
 
 
-def _find_split_folder(root: Path, split: str) -> Path | None:
+def find_split_folder(root: Path, split: str) -> Path | None:
+    """The sub-folder of `root` holding `split` (one of SPLIT_FOLDERS' names), or None."""
     for name in SPLIT_FOLDERS[split]:
         if (root / name).is_dir():
             return root / name

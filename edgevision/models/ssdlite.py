@@ -15,7 +15,8 @@ Laid out as the TensorFlow Object Detection API's `ssdlite_mobilenet_v2` model.
 
 Outputs: `box_encodings` [batch, N, 4] as (ty, tx, th, tw) with scales BOX_CODER_SCALES against
 the anchors (Faster R-CNN box coder), and `class_scores` [batch, N, num_classes + 1] after a
-sigmoid, index 0 the background. `model.get_layer("class_logits").output` is the same before the
+sigmoid, index 0 the background (its scores start near 1 - CLASS_PRIOR, the objects' near
+CLASS_PRIOR). `model.get_layer("class_logits").output` is the same before the
 sigmoid (for a loss on logits). Input: RGB pixels scaled to [-1, 1] (mean 127.5, std 127.5).
 """
 
@@ -135,6 +136,14 @@ def predictor(x, boxes_per_location: int, values_per_box: int, name: str, bias_i
     return layers.Reshape((-1, values_per_box), name=f"{name}_reshape")(x)
 
 
+def _background_prior(layer, values_per_box: int):
+    """Background logits start at log((1 - p) / p): nearly every anchor is background, and a
+    background score starting near CLASS_PRIOR would cost the first epoch of training."""
+    kernel, bias = layer.get_weights()
+    bias.reshape(-1, values_per_box)[:, 0] = math.log((1 - CLASS_PRIOR) / CLASS_PRIOR)
+    layer.set_weights([kernel, bias])
+
+
 def build_ssdlite_mobilenet_v2(
     num_classes: int = 90,
     input_size: tuple[int, int] = (320, 320),
@@ -185,6 +194,8 @@ def build_ssdlite_mobilenet_v2(
         class_logits = layers.Concatenate(axis=1, name="class_logits")(classes)
         class_scores = layers.Activation("sigmoid", name="class_scores")(class_logits)
         model = keras.Model(image, [box_encodings, class_scores], name=name)
+        for i in range(len(features)):
+            _background_prior(model.get_layer(f"class_predictor_{i}"), num_classes + 1)
     if keras3_file:
         load_keras3_weights(model, weights, name)
     return model

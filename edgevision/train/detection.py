@@ -6,12 +6,15 @@ Keras 3's box-aware preprocessing layers (horizontal flip, zoom in and out, tran
 jitter) run in the tf.data pipeline, then `ssd_targets.assign_targets` matches boxes to anchors.
 
 Schedule: with pretrained backbone weights, `epochs` train the extra layers and heads on the
-frozen backbone at `learning_rate`, then `fine_tune_epochs` train everything, the rate starting
-at a third of it and decaying along a cosine to zero; from scratch every layer trains in both
-phases (BatchNorm momentum 0.9 so its statistics settle quickly). `time_limit` (seconds, counted
-from the start, data loading included; `--time` in minutes) stops training after the step that
-leaves just enough time for the epoch's validation pass; phase 2 then runs until the limit
-instead of `fine_tune_epochs` and its cosine follows the time left, as Ultralytics' `time=` does.
+frozen backbone at `learning_rate`, then `fine_tune_epochs` train them with the backbone from
+FINE_TUNE_FROM on, the rate starting at FINE_TUNE_LR_FACTOR of it and decaying along a cosine to
+zero, the backbone's BatchNorm statistics frozen (`set_trainable`); from scratch every layer
+trains in both phases, phase 2 starting at a third of the rate (BatchNorm momentum 0.9 so the
+statistics settle quickly). `time_limit` (seconds, counted from the start, data loading
+included; `--time` in minutes) stops training after the step that leaves just enough time for
+the epoch's validation pass; phase 2 then runs until the limit instead of `fine_tune_epochs`,
+one epoch per `fit` call so that Keras' "Epoch i/total" line shows the epochs the time left
+allows (`expected_epochs`), and its cosine follows the time left, as Ultralytics' `time=` does.
 
 The run folder holds model.keras (outputs box_encodings [1, N, 4] and class_scores
 [1, N, C + 1]), model.json (task "detect", output_layout "ssd_raw", anchors, box_scales),
@@ -33,7 +36,12 @@ from edgevision import atomic
 from edgevision.errors import UserError
 from edgevision.metadata import ModelInfo, write_sidecar
 
-FINE_TUNE_LR_FACTOR = 1 / 3
+DEFAULT_INPUT_SIZE = 160  # the training default; the anchors of a 320 px SSDLite also serve faces and large objects at 160
+# Fine-tuning starts at a thirtieth of the heads' rate: Adam moves every weight by about the rate per
+# step, and a pretrained backbone with frozen BatchNorm statistics loses its features at 1e-4.
+FINE_TUNE_LR_FACTOR = 1 / 30
+SCRATCH_PHASE_2_LR_FACTOR = 1 / 3  # from scratch no pretrained feature is at stake
+FINE_TUNE_FROM = "block_6_expand"  # the backbone's first layer that fine-tunes (stride 16 on); None: all
 AUGMENTATION = ("full", "flip", "none")
 EVAL_SCORE_THRESHOLD = 0.05  # COCO evaluation wants low-score detections too
 SPLIT = (0.8, 0.1, 0.1)
@@ -45,15 +53,15 @@ class DetectConfig:
     data: str
     out: str
     alpha: float = 1.0
-    input_size: int | None = None
+    input_size: int | None = None  # None: DEFAULT_INPUT_SIZE
     weights: str | None = None
-    epochs: int = 5
-    fine_tune_epochs: int = 5
+    epochs: int = 10
+    fine_tune_epochs: int = 10
     batch_size: int = 16
     learning_rate: float = 1e-3
     seed: int = 0
     time_limit: float | None = None
-    augment: str = "full"
+    augment: str = "flip"
 
 
 def validate(config: DetectConfig):
@@ -66,7 +74,7 @@ def validate(config: DetectConfig):
     if spec.task != "detect":
         raise UserError(f"{config.model} is a {spec.task} model: choose a detector (ssdlite_mobilenet_v2) for --task detect")
     config.alpha = check_alpha(spec, config.alpha)
-    size = check_input_size(spec, config.input_size)
+    size = check_input_size(spec, config.input_size or DEFAULT_INPUT_SIZE)
     check_weights(spec, config.weights, size)
     if config.epochs < 0 or config.fine_tune_epochs < 0 or config.epochs + config.fine_tune_epochs < 1:
         raise UserError("--epochs and --fine-tune-epochs must be >= 0 and not both 0")
@@ -170,9 +178,8 @@ def _fit(model, config, spec, size, anchors, data, deadline, log) -> dict:
     history: dict[str, list] = {}
     pretrained = config.weights is not None
     until_time = deadline is not None  # phase 2 then ends at the time limit, not after fine_tune_epochs
-    fine_tune_epochs = 10**6 if until_time else config.fine_tune_epochs
-    phases = ((1, 0, config.epochs), (2, config.epochs, config.epochs + fine_tune_epochs))
     steps = math.ceil(len(data["train"].images) / config.batch_size)
+    epoch_seconds: list[tuple[int, float]] = []  # (phase, seconds) of every epoch so far, validation included
 
     class PhaseCallback(keras.callbacks.Callback):
         """Records the history; in phase 2 sets the rate along a cosine from `rate` to 0 over the
@@ -183,7 +190,11 @@ def _fit(model, config, spec, size, anchors, data, deadline, log) -> dict:
             self.phase, self.rate, self.decay_steps = phase, rate, decay_steps
             self.start = time.perf_counter()
             self.step = 0
-            self.validation_seconds = self.validation_start = 0.0
+            self.validation_seconds = self.validation_start = self.epoch_start = 0.0
+            self.stopped = False
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_start = time.perf_counter()
 
         def on_train_batch_begin(self, batch, logs=None):
             if self.decay_steps:
@@ -196,7 +207,7 @@ def _fit(model, config, spec, size, anchors, data, deadline, log) -> dict:
         def on_train_batch_end(self, batch, logs=None):
             # stop early enough for the validation pass that ends the epoch to finish in time
             if deadline is not None and time.perf_counter() + self.validation_seconds > deadline:
-                self.model.stop_training = True
+                self.model.stop_training = self.stopped = True
 
         def on_test_begin(self, logs=None):
             self.validation_start = time.perf_counter()
@@ -205,6 +216,7 @@ def _fit(model, config, spec, size, anchors, data, deadline, log) -> dict:
             self.validation_seconds = time.perf_counter() - self.validation_start
 
         def on_epoch_end(self, epoch, logs=None):
+            epoch_seconds.append((self.phase, time.perf_counter() - self.epoch_start))
             logs = logs or {}
             row = {"loss": logs.get("loss"), "val_loss": logs.get("val_loss"), "phase": self.phase,
                    "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))}
@@ -214,24 +226,79 @@ def _fit(model, config, spec, size, anchors, data, deadline, log) -> dict:
             for key, value in row.items():
                 history.setdefault(key, []).append(None if value is None else float(value))
 
-    for phase, first, last in phases:
-        if last <= first or _past(deadline):
+    verbose = 1 if sys.stderr.isatty() else 2
+    done = 0
+    for phase, epochs in ((1, config.epochs), (2, None if until_time else config.fine_tune_epochs)):
+        if epochs == 0 or _past(deadline):
             continue
-        model.get_layer("backbone").trainable = not (pretrained and phase == 1)
-        rate = config.learning_rate * (1.0 if phase == 1 else FINE_TUNE_LR_FACTOR)
+        set_trainable(model, phase, pretrained)
+        rate = config.learning_rate * (1.0 if phase == 1 else
+                                       FINE_TUNE_LR_FACTOR if pretrained else SCRATCH_PHASE_2_LR_FACTOR)
         training_model.compile(keras.optimizers.Adam(rate, clipnorm=10.0),
                                loss=[ssd_targets.box_loss, ssd_targets.focal_loss], jit_compile=False)
-        callback = PhaseCallback(phase, rate, (last - first) * steps if phase == 2 else 0)
-        verbose = 1 if sys.stderr.isatty() else 2
+        # phase 2's cosine spans its steps, or (epochs None) the time left before the deadline
+        callback = PhaseCallback(phase, rate, 0 if phase == 1 else epochs * steps if epochs else math.inf)
         schedule = "constant" if phase == 1 else "cosine decay from"
-        length = "epochs until the time limit" if phase == 2 and until_time else f"{last - first} epoch(s)"
+        length = "epochs until the time limit" if epochs is None else f"{epochs} epoch(s)"
         log(f"edgevision train: phase {phase}: {length}, {steps} steps each, {schedule} learning rate {rate:g}")
         with contextlib.redirect_stdout(sys.stderr):
-            training_model.fit(train, validation_data=val, epochs=last, initial_epoch=first,
-                               callbacks=[callback], verbose=verbose)
+            if epochs is not None:
+                training_model.fit(train, validation_data=val, epochs=done + epochs, initial_epoch=done,
+                                   callbacks=[callback], verbose=verbose)
+            while epochs is None and not callback.stopped and not _past(deadline):
+                # One epoch per fit() call, so that Keras' "Epoch i/total" line shows the epochs the
+                # time left allows at the speed measured so far.
+                total = done + 1 + expected_epochs(deadline, epoch_seconds, phase)
+                training_model.fit(train, validation_data=val, epochs=total, initial_epoch=done,
+                                   callbacks=[callback, _one_epoch_callback()], verbose=verbose)
+                done = len(history.get("loss", []))
+        done = len(history.get("loss", []))
     if until_time:
         log(f"edgevision train: stopped at the --time limit after {len(history.get('loss', []))} epoch(s)")
     return history
+
+
+def expected_epochs(deadline, epoch_seconds, phase) -> int:
+    """Whole epochs still expected to fit before the deadline after the one starting now, at the
+    mean speed of this phase's last epochs, its first (graph building) left out; else the last epoch
+    of the phase before; 0 before any epoch was measured."""
+    this = [s for p, s in epoch_seconds if p == phase]
+    seconds = this[1:] or [s for p, s in epoch_seconds if p != phase][-1:] or this
+    if deadline is None or not seconds:
+        return 0
+    epoch = sum(seconds[-3:]) / len(seconds[-3:])
+    return max(0, int((deadline - time.perf_counter() - epoch) // epoch))
+
+
+def _one_epoch_callback():
+    import keras
+
+    class OneEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
+    return OneEpoch()
+
+
+def set_trainable(model, phase: int, pretrained: bool):
+    """Which weights train: phase 1 with pretrained weights trains the extra layers and the heads on
+    the frozen backbone; phase 2 also the backbone from FINE_TUNE_FROM on. A pretrained backbone's
+    BatchNorm layers stay frozen (inference mode, ImageNet statistics) in both phases: batches of
+    16 give noisy statistics, and int8 calibration wants the statistics the model was trained with.
+    From scratch every layer trains in both phases."""
+    import keras
+
+    backbone = model.get_layer("backbone")
+    if not pretrained:
+        backbone.trainable = True
+        return
+    backbone.trainable = phase == 2
+    if phase == 2:
+        reached = FINE_TUNE_FROM is None
+        for layer in backbone.layers:
+            reached = reached or layer.name == FINE_TUNE_FROM
+            if not reached or isinstance(layer, keras.layers.BatchNormalization):
+                layer.trainable = False
 
 
 def _past(deadline) -> bool:

@@ -157,3 +157,44 @@ def test_synthetic_shape_box_is_tight():
 def test_unknown_synthetic_detection_source():
     with pytest.raises(UserError):
         load_detection("synthetic:shapes-det:abc", "train")
+
+
+def _roboflow_voc(folder, names):
+    """A Roboflow "Pascal VOC" export split: JPEGs with their XML beside them, no class list file."""
+    folder.mkdir(parents=True)
+    for i, name in enumerate(names):
+        _image(folder / f"{folder.name}{i}.jpg", 64, 64)
+        (folder / f"{folder.name}{i}.xml").write_text(
+            f"<annotation><filename>{folder.name}{i}.jpg</filename><object><name>{name}</name><bndbox>"
+            f"<xmin>8</xmin><xmax>40</xmax><ymin>4</ymin><ymax>60</ymax></bndbox></object></annotation>")
+
+
+@pytest.mark.parametrize("val_folder", ["val", "valid", "validation"])
+def test_roboflow_layout_reads_as_it_is(tmp_path, val_folder, capsys):
+    _roboflow_voc(tmp_path / "train", ["drowsy", "awake", "awake", "drowsy"])
+    _roboflow_voc(tmp_path / val_folder, ["awake", "drowsy"])
+    _roboflow_voc(tmp_path / "test", ["drowsy"])
+    dataset = scan(tmp_path)
+    assert dataset.class_names == ["awake", "drowsy"]  # found in the XML files, sorted
+    names = {split: sorted(r.path.name for r in records) for split, records in dataset.splits.items()}
+    assert names == {"train": [f"train{i}.jpg" for i in range(4)], "val": [f"{val_folder}{i}.jpg" for i in range(2)],
+                     "test": ["test0.jpg"]}
+    assert [r.classes.tolist() for r in sorted(dataset.splits["val"], key=lambda r: r.path.name)] == [[0], [1]]
+    assert capsys.readouterr().err == ""  # nothing wrong, nothing to warn about
+
+
+def test_real_roboflow_export_drowsiness(reference):
+    """The real Roboflow export: train/ and validation/, XML beside each JPEG, no class list file."""
+    root = reference / "real" / "detection" / "drowsiness"
+    dataset = scan(root)
+    assert dataset.class_names == ["awake", "drowsy"]
+    on_disk = {split: {p.name for p in (root / split).glob("*.jpg")} for split in ("train", "validation")}
+    assert {r.path.name for r in dataset.splits["val"]} == on_disk["validation"]
+    # no test/ folder: the test split is carved out of train/, never out of validation/
+    carved = {r.path.name for split in ("train", "test") for r in dataset.splits[split]}
+    assert carved == on_disk["train"] and dataset.splits["test"]
+    for record in dataset.splits["val"]:
+        assert len(record.classes) == 1 and (record.boxes[:, 2:] > record.boxes[:, :2]).all()
+    data = load_detection(root, "val", image_size=64, limit=4)
+    assert data.images.shape == (4, 64, 64, 3)
+    assert all(((b >= 0) & (b <= 64)).all() for b in data.boxes)  # 640 px boxes scaled to 64 px

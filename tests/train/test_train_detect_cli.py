@@ -1,6 +1,7 @@
 """`edgevision train --task detect`: bad input exits 2 with one line; a tiny run writes its run folder."""
 
 import json
+import re
 
 import pytest
 
@@ -57,8 +58,28 @@ def test_tiny_detect_run_stops_at_the_time_limit_and_writes_the_run_folder(cli, 
     assert metrics["task"] == "detect" and 0.0 <= metrics["map50_95"] <= metrics["map50"] <= 1.0
     assert summary["map50"] == metrics["map50"]
     assert "stopped at the --time limit" in result.stderr
+    # Keras' "Epoch i/total" line: the total is what the time left allows, never a placeholder
+    # (Keras prints no such line while the total is 1: the first epoch of a run from scratch)
+    counts = [tuple(map(int, m)) for m in re.findall(r"^Epoch (\d+)/(\d+)$", result.stderr, re.MULTILINE)]
+    assert len(counts) >= 2 and all(i <= total < 1000 for i, total in counts), counts
     assert summary["seconds"] < minutes * 60 + 30  # one step and one validation pass may end after the limit
     history = json.loads((out / "history.json").read_text())
     assert set(history["phase"]) == {2} and 3 <= len(history["phase"]) < 1000
     rates = history["learning_rate"]  # cosine decay over the time: from a third of the rate towards 0
     assert rates == sorted(rates, reverse=True) and 1e-3 / 3 >= rates[0] > 4 * rates[-1]
+
+
+def test_epochs_expected_before_the_deadline_follow_the_measured_speed():
+    import time
+
+    from edgevision.train.detection import expected_epochs
+
+    deadline = time.perf_counter() + 105
+    # phase 2's first epoch (graph building) is left out: 10 s per epoch, one starting now -> 9 more
+    assert expected_epochs(deadline, [(1, 50.0), (2, 30.0), (2, 10.0), (2, 10.0)], phase=2) == 9
+    # no phase-2 epoch measured yet (or only its first): the last epoch of phase 1 stands in
+    assert expected_epochs(deadline, [(1, 50.0), (1, 20.0)], phase=2) == 4
+    assert expected_epochs(deadline, [(1, 20.0), (2, 80.0)], phase=2) == 4
+    assert expected_epochs(deadline, [(2, 80.0)], phase=2) == 0  # from scratch: the first epoch it is
+    assert expected_epochs(deadline, [], phase=2) == 0
+    assert expected_epochs(None, [(2, 10.0), (2, 10.0)], phase=2) == 0

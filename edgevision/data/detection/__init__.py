@@ -3,8 +3,11 @@
 Every reader turns its files into `Record`s (image path, boxes, class ids); `scan` then decodes
 each image once, clips boxes to the image, drops zero-area boxes, boxes of unknown classes and
 missing or unusable images, counts these faults in ONE warning line (they never stop training)
-and splits the images 80/10/10 with a seed (or respects `train/`, `val/`, `test/` sub-folders
-that are datasets of the same format). `load_detection` returns one split as arrays:
+and splits the images 80/10/10 with a seed, or respects the split sub-folders that are datasets of
+the same format: `train/`, `val/` (or `valid/`, `validation/`), `test/`, the folder names image
+folders accept (`folders.SPLIT_FOLDERS`), so a Roboflow export (XML or YOLO files beside the
+images) reads as it is; a missing `val/` or `test/` is carved out of `train/`.
+`load_detection` returns one split as arrays:
 
     images uint8 [N, H, W, 3] RGB; boxes: N float32 arrays [K, 4] of [xmin, ymin, xmax, ymax]
     in pixels of the returned (resized) image; classes: N int64 arrays [K] indexing class_names
@@ -23,10 +26,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from edgevision.data.folders import SPLIT_FOLDERS, find_split_folder
 from edgevision.data.images import BadImage, as_size, read_image, resize
 from edgevision.errors import UserError
 
-SPLITS = ("train", "val", "test")
+SPLITS = tuple(SPLIT_FOLDERS)  # train, val, test
 SPLIT = (0.8, 0.1, 0.1)
 FORMATS_HELP = (
     "pass a COCO .json file, a Pascal VOC folder (Annotations/*.xml), a YOLO folder "
@@ -115,7 +119,10 @@ def scan(source, seed: int = 0, warn=True) -> DetectionSet:
         return _SCANNED[key]
     if not root.exists():
         raise UserError(f"detection data {root} does not exist: {FORMATS_HELP}")
-    split_roots = {name: root / name for name in SPLITS if (root / name).is_dir()} if root.is_dir() else {}
+    split_roots = {}
+    if root.is_dir():
+        found = {name: find_split_folder(root, name) for name in SPLITS}
+        split_roots = {name: folder for name, folder in found.items() if folder is not None}
     faults = Counter()
     if "train" in split_roots and _detect_format(split_roots["train"], quiet=True) is not None:
         class_names, records = read_records(split_roots["train"], faults=faults)
@@ -136,7 +143,7 @@ def scan(source, seed: int = 0, warn=True) -> DetectionSet:
     if not splits["train"]:
         raise UserError(f"detection data {root} has no usable annotated image: {FORMATS_HELP}")
     dataset = DetectionSet(list(class_names), splits, faults)
-    if warn and faults:
+    if warn and describe_faults(faults):
         print(f"edgevision: warning: detection data {root}: {describe_faults(faults)}", file=sys.stderr)
     _SCANNED[key] = dataset
     return dataset
