@@ -78,12 +78,12 @@ def generate(source: str, split: str, size=NATIVE_SIZE, seed: int = 0, limit: in
 
 def draw_example(rng: np.random.Generator, shape: str, height: int, width: int) -> np.ndarray:
     """One RGB image of `shape`; positions and sizes are relative, so any size works."""
-    image = _background(rng, height, width)
+    image = background(rng, height, width)
     side = min(height, width)
     radius = side * rng.uniform(0.16, 0.34)
     cx = rng.uniform(radius * 0.9, width - radius * 0.9)
     cy = rng.uniform(radius * 0.9, height - radius * 0.9)
-    colour = _contrasting_colour(rng, image, cx, cy, radius)
+    colour = contrasting_colour(rng, image, cx, cy, radius)
     angle = rng.uniform(0, 2 * np.pi)
     draw_shape(image, shape, cx, cy, radius, angle, colour)
     return sensor_noise(rng, image)
@@ -148,7 +148,7 @@ _CROSS = np.array([(-0.3, -1), (0.3, -1), (0.3, -0.3), (1, -0.3), (1, 0.3), (0.3
 _ARROW = np.array([(-1, -0.25), (0.2, -0.25), (0.2, -0.7), (1, 0), (0.2, 0.7), (0.2, 0.25), (-1, 0.25)], np.float64)
 
 
-def _background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     import cv2
 
     kind = rng.integers(4)
@@ -178,7 +178,7 @@ def _background(rng: np.random.Generator, height: int, width: int) -> np.ndarray
     return np.ascontiguousarray(np.clip(image, 0, 255).astype(np.uint8))
 
 
-def _contrasting_colour(rng, image, cx, cy, radius):
+def contrasting_colour(rng, image, cx, cy, radius):
     """A random colour far enough from the background under the shape to be seen."""
     h, w = image.shape[:2]
     y0, y1 = int(max(cy - radius, 0)), int(min(cy + radius, h)) + 1

@@ -66,7 +66,7 @@ def generate(source: str, split: str, size=NATIVE_SIZE, seed: int = 0, limit=Non
 
 def draw_scene(rng: np.random.Generator, height: int, width: int):
     """(image uint8 RGB, boxes float32 [K, 4] xmin, ymin, xmax, ymax pixels, classes int64 [K])."""
-    image = shapes._background(rng, height, width)
+    image = shapes.background(rng, height, width)
     side = min(height, width)
     boxes, classes = [], []
     for _ in range(int(rng.integers(1, MAX_SHAPES + 1))):
@@ -80,7 +80,7 @@ def draw_scene(rng: np.random.Generator, height: int, width: int):
         else:
             continue
         label = int(rng.integers(len(CLASSES)))
-        colour = shapes._contrasting_colour(rng, image, cx, cy, radius)
+        colour = shapes.contrasting_colour(rng, image, cx, cy, radius)
         box = shapes.draw_shape(image, CLASSES[label], cx, cy, radius, rng.uniform(0, 2 * np.pi), colour)
         boxes.append(np.clip(box, 0, [width, height, width, height]))
         classes.append(label)
