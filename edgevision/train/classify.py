@@ -17,7 +17,7 @@ a tenth of the head's rate on a third of the backbone lost up to 4 points of val
 on real photos (hymenoptera) within one epoch; at a fiftieth, warmed up, on the top 15%, it keeps them.
 
 With `weights=None` there is no pretrained backbone to protect: every layer trains in both
-phases (5 + 5 epochs by default, phase 2 at a tenth of the rate) and BatchNorm momentum is
+phases (5 + 5 epochs by default, phase 2 at a tenth of the rate, as with `--prune`) and BatchNorm momentum is
 lowered to 0.9 so its moving statistics settle within a few hundred steps. GoogLeNet trains
 with its two auxiliary classifiers (loss weight 0.3, as in the paper); the saved model is the
 inference model without them.
@@ -45,7 +45,7 @@ from edgevision.train.pipeline import make_dataset
 
 FINE_TUNE_FRACTION = 0.15  # of the backbone's layers unfrozen in phase 2 (pretrained weights)
 FINE_TUNE_LR_FACTOR = 0.02  # phase 2's peak rate over the head's (pretrained weights)
-SCRATCH_LR_FACTOR = 0.1  # phase 2's rate over phase 1's (no pretrained weights)
+RETRAIN_LR_FACTOR = 0.1  # phase 2's rate over phase 1's when every layer retrains: from scratch, or pruning
 CACHED_HEAD_EPOCHS = 20  # default phase 1 epochs when the head trains on cached features
 DEFAULT_EPOCHS = 5  # default phase 1 epochs otherwise, and phase 2's
 AUX_LOSS_WEIGHT = 0.3
@@ -222,20 +222,20 @@ class _Trainer:
                 )
 
     def _learning_rate(self, phase):
-        """Phase 1: the head's rate. Phase 2: a fraction of it, warmed up over the first epoch and
-        decayed along a cosine when the backbone is pretrained."""
+        """Phase 1: the head's rate. Phase 2 on a pretrained backbone: a fiftieth of it, warmed up over
+        the first epoch and decayed along a cosine; where every layer retrains (from scratch, or
+        pruning, which must recover from the zeroed weights): a tenth."""
         import keras
 
         config = self.config
         if phase == 1:
             return config.learning_rate
-        if not self.pretrained:
-            return config.learning_rate * SCRATCH_LR_FACTOR
-        steps = math.ceil(self.train_count / config.batch_size)
-        warmup = steps
+        if not self.pretrained or config.prune > 0:
+            return config.learning_rate * RETRAIN_LR_FACTOR
+        epoch_steps = math.ceil(self.train_count / config.batch_size)
         return keras.optimizers.schedules.CosineDecay(
-            0.0, decay_steps=max(1, steps * config.fine_tune_epochs - warmup),
-            warmup_target=config.learning_rate * FINE_TUNE_LR_FACTOR, warmup_steps=warmup,
+            0.0, decay_steps=max(1, epoch_steps * (config.fine_tune_epochs - 1)),
+            warmup_target=config.learning_rate * FINE_TUNE_LR_FACTOR, warmup_steps=epoch_steps,
         )
 
     def fit(self, data, interrupt) -> bool:
