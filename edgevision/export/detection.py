@@ -145,7 +145,7 @@ def convert_tflite(saved_model_dir: str, mode: str, io_dtype: str, representativ
     try:
         flatbuffer = converter.convert()
     except Exception as exc:
-        raise tflite_export._explain(exc, mode) from exc
+        raise tflite_export.explain_conversion_error(exc, mode) from exc
     custom = tflite_export.custom_ops(flatbuffer)
     if custom != [ssd_postprocess.CUSTOM_OP]:
         raise UserError(f"the TFLite detector has custom ops {custom or 'none'}, expected only "
@@ -314,9 +314,9 @@ def rows(result: dict) -> list[list[str]]:
     out = []
     for a in result["artifacts"]:
         out.append([
-            Path(a["path"]).name, report._fmt(a["size_bytes"], "bytes"), report._fmt(a["gzip_bytes"], "bytes"),
-            report._fmt(a["size_ratio"], "ratio"), _fmt_map(a["map50"]), _fmt_map(a["map50_95"]),
-            _fmt_map(a["map50_drop"]), report._fmt(a["latency_ms"], "ms"),
+            Path(a["path"]).name, report.format_value(a["size_bytes"], "bytes"), report.format_value(a["gzip_bytes"], "bytes"),
+            report.format_value(a["size_ratio"], "ratio"), _fmt_map(a["map50"]), _fmt_map(a["map50_95"]),
+            _fmt_map(a["map50_drop"]), report.format_value(a["latency_ms"], "ms"),
             {True: "yes", False: "NO", None: "-"}[a["passed"]],
         ])
     return out

@@ -77,7 +77,7 @@ def build(ctx, sections: dict, seconds: float, stages: Stages | None = None) -> 
     }
 
 
-def _fmt(value, kind):
+def format_value(value, kind):
     if value is None:
         return "-"
     if kind == "bytes":
@@ -100,9 +100,9 @@ def rows(result: dict) -> list[list[str]]:
     for a in result["artifacts"]:
         status = {True: "yes", False: "NO", None: "-"}[a["passed"]]
         out.append([
-            Path(a["path"]).name, _fmt(a["size_bytes"], "bytes"), _fmt(a["gzip_bytes"], "bytes"),
-            _fmt(a["size_ratio"], "ratio"), _fmt(a["top1_agreement"], "pct"), _fmt(a["accuracy"], "pct"),
-            _fmt(a.get("accuracy_drop"), "points"), _fmt(a["max_abs_diff"], "float"), _fmt(a.get("latency_ms"), "ms"), status,
+            Path(a["path"]).name, format_value(a["size_bytes"], "bytes"), format_value(a["gzip_bytes"], "bytes"),
+            format_value(a["size_ratio"], "ratio"), format_value(a["top1_agreement"], "pct"), format_value(a["accuracy"], "pct"),
+            format_value(a.get("accuracy_drop"), "points"), format_value(a["max_abs_diff"], "float"), format_value(a.get("latency_ms"), "ms"), status,
         ])
     return out
 
@@ -170,9 +170,9 @@ def markdown(result: dict) -> str:
         lines += ["", "## Layers kept in float", "", "| layers | agreement | gain | size | latency ms |",
                   "|---|---|---|---|---|"]
         for t in keep["attempts"]:
-            lines.append(f"| {len(t['layers'])} | {_fmt(t['top1_agreement'], 'pct')} | "
-                         f"{_fmt(t['agreement_gain'], 'pct')} | {_fmt(t['size_bytes'], 'bytes')} | "
-                         f"{_fmt(t['latency_ms'], 'ms')} |")
+            lines.append(f"| {len(t['layers'])} | {format_value(t['top1_agreement'], 'pct')} | "
+                         f"{format_value(t['agreement_gain'], 'pct')} | {format_value(t['size_bytes'], 'bytes')} | "
+                         f"{format_value(t['latency_ms'], 'ms')} |")
     return "\n".join(lines) + "\n"
 
 

@@ -60,7 +60,7 @@ class Converter:
         try:
             return self._configured(quantize).convert()
         except Exception as exc:  # the converter raises ConverterError and friends with long messages
-            raise _explain(exc, quantize) from exc
+            raise explain_conversion_error(exc, quantize) from exc
 
     def float32(self) -> bytes:
         if self._float32 is None:
@@ -99,7 +99,7 @@ class Converter:
                 representative)
             quantized = tf_convert.mlir_quantize(calibrated, input_data_type=dtype, output_data_type=dtype)
         except Exception as exc:
-            raise _explain(exc, "int8") from exc
+            raise explain_conversion_error(exc, "int8") from exc
         return bytes(tf_convert.deduplicate_readonly_buffers(quantized))
 
 
@@ -126,7 +126,7 @@ def _builtins_only(flatbuffer: bytes) -> bytes:
     return flatbuffer
 
 
-def _explain(exc: Exception, quantize: str) -> Exception:
+def explain_conversion_error(exc: Exception, quantize: str) -> Exception:
     message = str(exc)
     ops = _ops_named_in(message)
     if ops and ("not supported" in message or "Flex" in message or "select" in message.lower()):
