@@ -1,4 +1,4 @@
-"""Detection figures for the README (issue 4): run from the repository root.
+"""Detection figures for docs/measurements.md: run from the repository root.
 
     python tools/bench_detect.py --minutes 10 --out /tmp/bench_detect
 

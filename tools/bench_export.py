@@ -1,4 +1,4 @@
-"""Export figures for the README (`## Export`), measured in one run on this machine.
+"""Export figures for docs/measurements.md (`## Export`), measured in one run on this machine.
 
     python tools/bench_export.py [--work DIR] [--runs 50] [--json] [--docs docs/measurements.md]
 
