@@ -87,11 +87,11 @@ def train_figure(out: Path, args) -> dict:
     return {"data": args.data, "weights": args.weights, "alpha": args.alpha, "input_size": args.input_size,
             "batch_size": args.batch_size, "learning_rate": args.learning_rate, "frozen_epochs": args.frozen_epochs,
             "augment": args.augment,
-            "time_limit_minutes": args.minutes, **test_split(out),
+            "time_limit_minutes": args.minutes, **run_facts(out),
             **{k: summary[k] for k in ("map50", "map50_95", "epochs", "seconds", "wall_seconds")}}
 
 
-def test_split(run: Path) -> dict:
+def run_facts(run: Path) -> dict:
     """Test images scored in the run's metrics.json, and the epochs of each training phase (history.json)."""
     phases = json.loads((run / "history.json").read_text()).get("phase", [])
     return {"test_images": json.loads((run / "metrics.json").read_text()).get("num_test_images"),
@@ -135,7 +135,7 @@ def real_detection(reference: Path, out: Path, minutes: float = 20.0) -> dict:
         "command": "edgevision " + " ".join(command),
         "data": str(data), "cpus": os.cpu_count(), "load_average_before": load_before,
         "training": {**{k: summary[k] for k in ("input_size", "map50", "map50_95", "epochs", "seconds", "wall_seconds")},
-                     **test_split(run), "test_split_from_train": not (data / "test").is_dir(), "time_limit_minutes": minutes},
+                     **run_facts(run), "test_split_from_train": not (data / "test").is_dir(), "time_limit_minutes": minutes},
         "validation_images": exported["evaluation_images"],
         "keras_map50": exported["keras_map50"], "keras_map50_95": exported["keras_map50_95"],
         "float32_map50": exported["fp32_map50"], "float32_bytes": exported["fp32_bytes"],

@@ -109,7 +109,8 @@ def phase1_speedup(out: Path, epochs: int = 5) -> dict:
 
 
 def minutes(seconds: float) -> str:
-    return f"{int(seconds // 60)} min {round(seconds % 60)} s"
+    whole, rest = divmod(round(seconds), 60)
+    return f"{whole} min {rest} s"
 
 
 def classifiers_section(doc: dict) -> str:
