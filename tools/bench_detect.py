@@ -1,4 +1,4 @@
-"""Detection figures for the README (issue 4): run from the repository root.
+"""Detection figures for docs/measurements.md: run from the repository root.
 
     python tools/bench_detect.py --minutes 10 --out /tmp/bench_detect
 
@@ -20,7 +20,8 @@ instead trains on the real kit's Roboflow export `detection/drowsiness` from its
 file with the command a user types (`train --task detect --weights FILE --data DIR --time MINUTES`,
 every other setting the default), exports TFLite float32 and int8 and reports mAP@.5 of both on
 `validation/`, the int8 drop, the times and the load average before and after (`real_detection`,
-callable from other tools; `--json-out FILE` also writes the document).
+callable from other tools; `--json-out FILE` also writes the document). `--docs FILE` writes the
+table into the `detection` (or, with `--real`, the `real-detection`) section of docs/measurements.md.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from edgevision.models.registry import PRETEXT_BACKBONE  # noqa: E402
+from tools import measurements  # noqa: E402
+
+SECTION, REAL_SECTION = "detection", "real-detection"
 
 
 def decode_nms_ms(runs=300, input_size=(320, 320), num_classes=4, seed=0) -> dict:
@@ -83,8 +87,15 @@ def train_figure(out: Path, args) -> dict:
     return {"data": args.data, "weights": args.weights, "alpha": args.alpha, "input_size": args.input_size,
             "batch_size": args.batch_size, "learning_rate": args.learning_rate, "frozen_epochs": args.frozen_epochs,
             "augment": args.augment,
-            "time_limit_minutes": args.minutes,
+            "time_limit_minutes": args.minutes, **run_facts(out),
             **{k: summary[k] for k in ("map50", "map50_95", "epochs", "seconds", "wall_seconds")}}
+
+
+def run_facts(run: Path) -> dict:
+    """Test images scored in the run's metrics.json, and the epochs of each training phase (history.json)."""
+    phases = json.loads((run / "history.json").read_text()).get("phase", [])
+    return {"test_images": json.loads((run / "metrics.json").read_text()).get("num_test_images"),
+            "frozen_epochs_run": sum(1 for p in phases if p == 1), "fine_tune_epochs_run": sum(1 for p in phases if p == 2)}
 
 
 def export_figure(model: Path, out: Path) -> dict:
@@ -92,6 +103,8 @@ def export_figure(model: Path, out: Path) -> dict:
     files = {a["quantization"]: a for a in report["artifacts"]}
     fp32, int8 = files["none"], files["int8"]
     return {"evaluation_images": report["evaluation"]["images"], "keras_map50": report["keras"]["map50"],
+            "keras_map50_95": report["keras"]["map50_95"],
+            "fp32_bytes": fp32["size_bytes"], "int8_bytes": int8["size_bytes"],
             "fp32_map50": fp32["map50"], "int8_map50": int8["map50"],
             "int8_map50_drop_vs_fp32": round(fp32["map50"] - int8["map50"], 4),
             "fp32_map50_95": fp32["map50_95"], "int8_map50_95": int8["map50_95"],
@@ -121,15 +134,61 @@ def real_detection(reference: Path, out: Path, minutes: float = 20.0) -> dict:
     return {
         "command": "edgevision " + " ".join(command),
         "data": str(data), "cpus": os.cpu_count(), "load_average_before": load_before,
-        "training": {k: summary[k] for k in ("input_size", "map50", "map50_95", "epochs", "seconds", "wall_seconds")},
+        "training": {**{k: summary[k] for k in ("input_size", "map50", "map50_95", "epochs", "seconds", "wall_seconds")},
+                     **run_facts(run), "test_split_from_train": not (data / "test").is_dir(), "time_limit_minutes": minutes},
         "validation_images": exported["evaluation_images"],
-        "keras_map50": exported["keras_map50"], "float32_map50": exported["fp32_map50"],
+        "keras_map50": exported["keras_map50"], "keras_map50_95": exported["keras_map50_95"],
+        "float32_map50": exported["fp32_map50"], "float32_bytes": exported["fp32_bytes"],
+        "int8_bytes": exported["int8_bytes"],
         "int8_map50": exported["int8_map50"], "int8_map50_drop": exported["int8_map50_drop_vs_fp32"],
         "float32_map50_95": exported["fp32_map50_95"], "int8_map50_95": exported["int8_map50_95"],
         "float32_kb": exported["fp32_kb"], "int8_kb": exported["int8_kb"],
         "export_seconds": exported["export_seconds"],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def synthetic_table(result: dict) -> str:
+    """The synthetic figures against their targets, as docs/measurements.md shows them."""
+    nms = result["decode_nms"]
+    rows = [[f"numpy decode + NMS, {nms['anchors']:,} anchors (320 px), runtime's functions",
+             f"{nms['median_ms']:.2f} ms median (p90 {nms['p90_ms']:.2f} ms)", "<= 1 ms"]]
+    if "training" in result:
+        run, export = result["training"], result["export"]
+        drop = export["int8_map50_drop_vs_fp32"]
+        rows += [[f"mAP@.5 / mAP@[.5:.95] on the {run['test_images']} test images of {run['data']} after "
+                  f"`--time {run['time_limit_minutes']:g}` (data generation and graph building included)",
+                  f"{run['map50']:.3f} / {run['map50_95']:.3f} ({run['epochs']} epochs, {run['seconds']:.1f} s)",
+                  "mAP@.5 >= 0.9 in <= 10 min"],
+                 [f"int8 TFLite mAP@.5 vs fp32 TFLite, {export['evaluation_images']} validation images",
+                  f"{export['int8_map50']:.3f} vs {export['fp32_map50']:.3f} "
+                  f"(int8 {abs(drop):.3f} {'better' if drop < 0 else 'lower'})", "within 0.02"]]
+    return measurements.table(["figure", "measured", "target"], rows)
+
+
+def real_table(result: dict) -> str:
+    """The real-data walk-through against its targets, as docs/measurements.md shows them."""
+    run = result["training"]
+    split = "carved out of `train/`" if run["test_split_from_train"] else "`test/`"
+    return measurements.table(["figure", "measured", "target"], [
+        [f"epochs in `--time {run['time_limit_minutes']:g}` (data loading included)",
+         f"{run['epochs']} ({run['frozen_epochs_run']} frozen + {run['fine_tune_epochs_run']} fine-tuning), "
+         f"{run['seconds']:,.1f} s", ""],
+        ["mAP@.5 / mAP@[.5:.95], Keras model", f"{result['keras_map50']:.3f} / {result['keras_map50_95']:.3f}",
+         "mAP@.5 >= 0.90"],
+        [f"mAP@.5 / mAP@[.5:.95], TFLite float32 ({result['float32_bytes'] / 1e6:.1f} MB)",
+         f"{result['float32_map50']:.3f} / {result['float32_map50_95']:.3f}", ""],
+        [f"mAP@.5 / mAP@[.5:.95], TFLite int8 ({result['int8_bytes'] / 1e6:.1f} MB)",
+         f"{result['int8_map50']:.3f} / {result['int8_map50_95']:.3f}",
+         f"within 0.02 of float32 (drop {result['int8_map50_drop']:.3f})"],
+        [f"`metrics.json` test split ({run['test_images']} images {split})", f"{run['map50']:.3f} / {run['map50_95']:.3f}",
+         ""]])
+
+
+def real_section(result: dict, command: str) -> str:
+    """The `real-detection` section: the command that measured it, then the table."""
+    return (f"{measurements.heading(command, result['load_average_before'][0], result['load_average_after'][0])}"
+            f"\n\n{real_table(result)}")
 
 
 def main():
@@ -152,11 +211,14 @@ def main():
     parser.add_argument("--real", metavar="DIR", help="the real kit folder (../shared/reference/real): run the "
                         "drowsiness walk-through instead of the synthetic figures")
     parser.add_argument("--json-out", metavar="FILE", help="also write the JSON document to FILE")
+    measurements.add_docs_option(parser)
     args = parser.parse_args()
+    measurements.require(args.docs, REAL_SECTION if args.real else SECTION)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if args.real:
         result = real_detection(Path(args.real), Path(args.out), args.minutes or 20.0)
         _print(result, args.json_out)
+        measurements.publish(args.docs, REAL_SECTION, real_section(result, measurements.command_line()), file=sys.stderr)
         return
     result = {"load_average": list(os.getloadavg()), "cpus": os.cpu_count(), "decode_nms": decode_nms_ms()}
     args.minutes = args.minutes or 10.0
@@ -166,6 +228,9 @@ def main():
         result["export"] = export_figure(run / "model.keras", Path(args.out) / "export")
     result["load_average_after"] = list(os.getloadavg())
     _print(result, args.json_out)
+    heading = measurements.heading(measurements.command_line(), round(result["load_average"][0], 1),
+                                   round(result["load_average_after"][0], 1))
+    measurements.publish(args.docs, SECTION, f"{heading}\n\n{synthetic_table(result)}", file=sys.stderr)
 
 
 def _print(result: dict, json_out):

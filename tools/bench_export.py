@@ -1,6 +1,6 @@
-"""Export figures for the README (`## Export`), measured in one run on this machine.
+"""Export figures for docs/measurements.md (`## Export`), measured in one run on this machine.
 
-    python tools/bench_export.py [--work DIR] [--runs 50] [--json]
+    python tools/bench_export.py [--work DIR] [--runs 50] [--json] [--docs docs/measurements.md]
 
 1. A small CNN trained on synthetic:shapes: int8 TFLite size relative to fp32 and int8 top-1
    agreement with Keras on the validation split (targets: <= 0.30x, >= 99%).
@@ -9,7 +9,8 @@
    parity on 20) through `export_model` with its per-stage seconds, and fp32 vs int8 TFLite
    latency through the runtime's backend (XNNPACK): both files open at once, invoked in turns
    with the same threads, medians compared, so machine load hits both alike.
-The load average before and after is printed: the machine may be shared.
+The load average before and after is printed: the machine may be shared. `--docs FILE` also
+writes the table into its section of docs/measurements.md.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edgevision.export.pipeline import ExportOptions, export_model  # noqa: E402
+from edgevision.export.report import Stages  # noqa: E402
 from edgevision.metadata import ModelInfo, write_sidecar  # noqa: E402
+from tools import measurements  # noqa: E402
+
+SECTION = "export"
 
 
 def small_cnn_figures(work: Path) -> dict:
@@ -100,6 +105,29 @@ def mobilenet_v2_figures(work: Path, runs: int, threads: int) -> dict:
             "threads": threads, "runs": runs}
 
 
+def figures_table(figures: dict) -> str:
+    """The figures against their targets, as docs/measurements.md shows them."""
+    mnv2 = figures["mobilenet_v2_1.0_224"]
+    rows = [
+        [f"full export of MobileNetV2 1.0/224 (TFLite fp32 + int8, ONNX fp32 + int8, {mnv2['calibration_images']} "
+         f"calibration images, parity on {mnv2['eval_images']})", f"{mnv2['export_wall_s']:.1f} s", "< 60 s"],
+        ["where the time goes", Stages().line(mnv2["stage_seconds"]), ""],
+        ["int8 / fp32 TFLite size, MobileNetV2 1.0/224", f"{mnv2['int8_size_ratio_to_fp32']:.2f}x", "<= 0.30x"],
+    ]
+    cnn = figures.get("small_cnn")
+    if cnn:
+        rows.append([f"int8 / fp32 TFLite size, small CNN ({cnn['params'] / 1000:.0f}k params)",
+                     f"{cnn['int8_size_ratio_to_fp32']:.2f}x ({cnn['int8_bytes'] / 1000:.0f} kB / "
+                     f"{cnn['fp32_bytes'] / 1000:.0f} kB)", "<= 0.30x"])
+    rows.append([f"MobileNetV2 1.0/224 TFLite latency p50, {mnv2['threads']} threads, {mnv2['runs']} runs each in turns",
+                 f"fp32 {mnv2['fp32_p50_ms']:.1f} ms, int8 {mnv2['int8_p50_ms']:.1f} ms: int8 "
+                 f"{mnv2['int8_speedup']:.2f}x faster", "int8 ~2x faster"])
+    if cnn:
+        rows.append([f"int8 top-1 agreement with Keras, small CNN trained 12 epochs ({cnn['keras_accuracy']:.0%} "
+                     f"accurate), {cnn['eval_images']} val images", f"{cnn['int8_top1_agreement']:.1%}", ">= 99%"])
+    return measurements.table(["what", "measured", "target"], rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", help="folder for the models and exports (default: a temporary one)")
@@ -107,7 +135,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-small-cnn", action="store_true", help="MobileNetV2 figures only")
     parser.add_argument("--json", action="store_true")
+    measurements.add_docs_option(parser)
     args = parser.parse_args()
+    measurements.require(args.docs, SECTION)
     figures = {"cpus": os.cpu_count(), "load_before": [round(x, 2) for x in os.getloadavg()]}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)
@@ -115,23 +145,11 @@ def main() -> int:
             figures["small_cnn"] = small_cnn_figures(work)
         figures["mobilenet_v2_1.0_224"] = mobilenet_v2_figures(work, args.runs, args.threads)
     figures["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    body = (f"{measurements.heading(measurements.command_line(), figures['load_before'][0], figures['load_after'][0])}"
+            f"\n\n{figures_table(figures)}")
     if args.json:
         print(json.dumps(figures, indent=2))
-        return 0
-    if "small_cnn" in figures:
-        cnn = figures["small_cnn"]
-        print(f"small CNN ({cnn['params']} params): int8 {cnn['int8_size_ratio_to_fp32']:.2f}x fp32 size, "
-              f"int8 top-1 agreement {cnn['int8_top1_agreement']:.1%} on {cnn['eval_images']} images "
-              f"(Keras accuracy {cnn['keras_accuracy']:.1%}, int8 {cnn['int8_accuracy']:.1%})")
-    mnv2 = figures["mobilenet_v2_1.0_224"]
-    stages = ", ".join(f"{n} {s:.1f}" for n, s in sorted(mnv2["stage_seconds"].items(), key=lambda i: -i[1]))
-    print(f"MobileNetV2 1.0/224 full export (TFLite fp32+int8, ONNX fp32+int8, {mnv2['calibration_images']} "
-          f"calibration images, parity on {mnv2['eval_images']}): {mnv2['export_wall_s']:.1f} s wall")
-    print(f"  stages (s): {stages}")
-    print(f"  TFLite int8 / fp32: size {mnv2['int8_size_ratio_to_fp32']:.2f}x; latency p50 fp32 "
-          f"{mnv2['fp32_p50_ms']:.1f} ms, int8 {mnv2['int8_p50_ms']:.1f} ms: int8 {mnv2['int8_speedup']:.2f}x faster "
-          f"({mnv2['threads']} threads, {mnv2['runs']} runs each, in turns)")
-    print(f"  load average before {figures['load_before']}, after {figures['load_after']} on {figures['cpus']} CPUs")
+    measurements.publish(args.docs, SECTION, body, file=sys.stderr if args.json else sys.stdout)
     return 0
 
 

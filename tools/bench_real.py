@@ -11,7 +11,8 @@ For each weights file (MobileNetV2 1.0, MobileNet v1 0.25) it runs the CLI as a 
 `edgevision export --format tflite,onnx --quantize none,int8`, and reports validation accuracy
 (phase 1's best, the last epoch, the best), wall time, int8 agreement with Keras, accuracy drop
 and near-ties. `--phase1-speedup` also times phase 1 (5 epochs) on cached features against the
-same phase 1 trained end to end. Writes bench_real.json and bench_real.md into --out.
+same phase 1 trained end to end. Writes bench_real.json and bench_real.md into --out; `--docs FILE`
+also writes the tables into the `real` (`real-phase1`, `real-detection`) sections of docs/measurements.md.
 """
 
 from __future__ import annotations
@@ -28,12 +29,15 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "reference" / "real"
 sys.path.insert(0, str(ROOT))
 
+from tools import bench_detect, measurements  # noqa: E402
+
 CLASSIFIERS = (
     # name, CLI model arguments, weights file, linear probe on the frozen features (the kit's README)
     ("mobilenet_v2_1.0", ("--model", "mobilenet_v2"), "weights/mobilenet_v2_1.0_224_imagenet_no_top.weights.h5", 0.948),
     ("mobilenet_v1_0.25", ("--model", "mobilenet_v1", "--alpha", "0.25"), "weights/mobilenet_2_5_224_tf_no_top.h5", 0.843),
 )
 PHOTOS = "photos/hymenoptera"
+SECTION, PHASE1_SECTION = "real", "real-phase1"
 
 
 def load_average() -> float:
@@ -66,7 +70,7 @@ def classifier(name, model_args, weights, probe, out: Path) -> dict:
                                                          "disagreements", "near_ties", "size_bytes", "passed")}
              for a in report["artifacts"]}
     return {
-        "model": name, "linear_probe_val_accuracy": probe,
+        "model": name, "weights": Path(weights).name, "options": list(model_args[2:]), "linear_probe_val_accuracy": probe,
         "phase1_best_val_accuracy": max(phase1) if phase1 else None,
         "last_val_accuracy": val[-1], "best_val_accuracy": max(val), "test_accuracy": summary["test_accuracy"],
         "epochs": summary["epochs"], "train_wall_seconds": round(train_wall, 1),
@@ -89,6 +93,7 @@ def phase1_speedup(out: Path, epochs: int = 5) -> dict:
         summary = train_classifier(config, overwrite=True, log=lambda *a: None)
         return round(time.perf_counter() - started, 1), summary["test_accuracy"]
 
+    load_before = load_average()
     cached_seconds, cached_accuracy = timed("phase1_cached")
     head_model = features.head_model
     features.head_model = lambda model: None  # the end-to-end phase 1 the cache replaces
@@ -99,33 +104,59 @@ def phase1_speedup(out: Path, epochs: int = 5) -> dict:
     return {"epochs": epochs, "cached_seconds": cached_seconds, "end_to_end_seconds": whole_seconds,
             "speedup": round(whole_seconds / cached_seconds, 2),
             "test_accuracy": {"cached": cached_accuracy, "end_to_end": whole_accuracy},
-            "note": "wall time of the whole run (data loading and evaluation included, the same in both)"}
+            "note": "wall time of the whole run (data loading and evaluation included, the same in both)",
+            "load_average": [load_before, load_average()]}
+
+
+def minutes(seconds: float) -> str:
+    whole, rest = divmod(round(seconds), 60)
+    return f"{whole} min {rest} s"
+
+
+def classifiers_section(doc: dict) -> str:
+    """Training and int8 parity of each weights file, as docs/measurements.md shows them."""
+    training, parity = [], []
+    for c in doc["classifiers"]:
+        options = f", `{' '.join(c['options'])}`" if c["options"] else ""
+        training.append([f"{c['model']} (`{c['weights']}`{options})", f"{c['linear_probe_val_accuracy']:.1%}",
+                         f"{c['phase1_best_val_accuracy']:.1%}", f"{c['last_val_accuracy']:.1%}",
+                         minutes(c["train_wall_seconds"])])
+        for file, a in c["artifacts"].items():
+            if "int8" in file:
+                drop = "-" if a["accuracy_drop"] is None else f"{100 * a['accuracy_drop']:.1f} pt"
+                parity.append([c["model"], file, f"{a['top1_agreement']:.1%}", drop,
+                               f"{a['near_ties']} of {a['disagreements']}"])
+    return "\n\n".join([
+        measurements.heading(doc["command"], *doc["load_average"]),
+        measurements.table(["weights", "linear probe on frozen features", "phase 1 best", "last epoch", "wall time"],
+                           training),
+        measurements.table(["weights", "int8 file", "agreement with Keras", "accuracy drop",
+                            "near-ties among changed answers"], parity)])
+
+
+def phase1_section(doc: dict) -> str:
+    speed = doc["phase1_speedup"]
+    accuracy = speed["test_accuracy"]
+    same = ("the same test accuracy" if accuracy["cached"] == accuracy["end_to_end"] else
+            f"test accuracy {accuracy['cached']:.1%} cached, {accuracy['end_to_end']:.1%} end to end")
+    return (f"{measurements.heading(doc['command'], *speed['load_average'])}\n\n"
+            f"Phase 1 ({speed['epochs']} epochs, MobileNetV2 1.0, 224 px): {speed['cached_seconds']:.0f} s on cached "
+            f"features, {speed['end_to_end_seconds']:.0f} s end to end ({speed['speedup']:.1f}x; whole runs, data "
+            f"loading and evaluation included); {same}.")
+
+
+def sections(doc: dict) -> dict[str, str]:
+    """docs/measurements.md section name -> its text, for what this run measured."""
+    found = {SECTION: classifiers_section(doc)}
+    if doc.get("phase1_speedup"):
+        found[PHASE1_SECTION] = phase1_section(doc)
+    if doc.get("detector"):
+        found[bench_detect.REAL_SECTION] = bench_detect.real_section(doc["detector"], doc["command"])
+    return found
 
 
 def markdown(doc: dict) -> str:
-    lines = ["# Real-data figures", "", f"`{doc['command']}` on {doc['cpu_count']} cores, "
-             f"load average {doc['load_average'][0]} before, {doc['load_average'][1]} after.", "",
-             "| weights | linear probe | phase 1 best | last epoch | best | train s | int8 file | agreement | "
-             "accuracy drop | near-ties |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for c in doc["classifiers"]:
-        for file, a in c["artifacts"].items():
-            if "int8" not in file:
-                continue
-            drop = "-" if a["accuracy_drop"] is None else f"{100 * a['accuracy_drop']:.1f} pt"
-            lines.append(f"| {c['model']} | {c['linear_probe_val_accuracy']:.1%} | {c['phase1_best_val_accuracy']:.1%} | "
-                         f"{c['last_val_accuracy']:.1%} | {c['best_val_accuracy']:.1%} | {c['train_wall_seconds']:.0f} | "
-                         f"{file} | {a['top1_agreement']:.1%} | {drop} | {a['near_ties']} of {a['disagreements']} |")
-    speed = doc.get("phase1_speedup")
-    if speed:
-        lines += ["", f"Phase 1 ({speed['epochs']} epochs, MobileNetV2 1.0, 224 px): {speed['cached_seconds']} s on "
-                      f"cached features, {speed['end_to_end_seconds']} s end to end ({speed['speedup']}x; whole runs)."]
-    det = doc.get("detector")
-    if det:
-        lines += ["", f"Detector (`{det['command']}`): mAP@.5 on {det['validation_images']} validation images: "
-                      f"Keras {det['keras_map50']:.3f}, float32 TFLite {det['float32_map50']:.3f}, int8 TFLite "
-                      f"{det['int8_map50']:.3f} (drop {det['int8_map50_drop']:.3f}); {det['training']['epochs']} epochs "
-                      f"in {det['training']['seconds']:.0f} s."]
-    return "\n".join(lines) + "\n"
+    return "# Real-data figures\n\n" + "\n\n".join(sections(doc).values()) + "\n"
 
 
 def main():
@@ -134,23 +165,24 @@ def main():
     parser.add_argument("--phase1-speedup", action="store_true", help="also time phase 1 cached vs end to end")
     parser.add_argument("--detector", action="store_true",
                         help="also train and export the detector as tools/bench_detect.py --real does (20 minutes)")
+    measurements.add_docs_option(parser)
     args = parser.parse_args()
+    measurements.require(args.docs, SECTION, *([PHASE1_SECTION] if args.phase1_speedup else []),
+                         *([bench_detect.REAL_SECTION] if args.detector else []))
     if not (REAL / "README.md").is_file():
         sys.exit(f"bench_real: the real kit is not at {REAL}")
     args.out.mkdir(parents=True, exist_ok=True)
-    doc = {"command": " ".join(["python", *sys.argv]), "cpu_count": os.cpu_count(), "load_average": [load_average()]}
+    doc = {"command": measurements.command_line(), "cpu_count": os.cpu_count(), "load_average": [load_average()]}
     doc["classifiers"] = [classifier(*c, args.out) for c in CLASSIFIERS]
     if args.phase1_speedup:
         doc["phase1_speedup"] = phase1_speedup(args.out)
     if args.detector:
-        sys.path.insert(0, str(ROOT / "tools"))
-        from bench_detect import real_detection
-
-        doc["detector"] = real_detection(REAL, args.out / "detector")
+        doc["detector"] = bench_detect.real_detection(REAL, args.out / "detector")
     doc["load_average"].append(load_average())
     (args.out / "bench_real.json").write_text(json.dumps(doc, indent=2) + "\n")
     (args.out / "bench_real.md").write_text(markdown(doc))
-    print(markdown(doc))
+    for name, text in sections(doc).items():
+        measurements.publish(args.docs, name, text)
 
 
 if __name__ == "__main__":

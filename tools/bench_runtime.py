@@ -21,7 +21,10 @@ the same invoke() on the runtime's own interpreter is printed too, to tell runti
 two interpreters of one model running at different speeds.
 
     python tools/bench_runtime.py [--model M] [--threads N] [--samples 200]
-                                  [--video-frames 150] [--video-repeats 3]
+                                  [--video-frames 150] [--video-repeats 3] [--docs docs/measurements.md]
+
+`--docs FILE` writes the figures into the `runtime` section of docs/measurements.md (and the video
+figure into the `video` section).
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ sys.path.insert(0, str(ROOT))
 
 from edgevision.runtime import detection, load  # noqa: E402
 from edgevision.runtime.backends import default_threads, litert_interpreter_class  # noqa: E402
+from tools import bench_video, measurements  # noqa: E402
+
+SECTION = "runtime"
 
 
 def bare_interpreter(model_path, threads):
@@ -69,7 +75,10 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=200, help="calls of each kind, taking turns")
     parser.add_argument("--video-frames", type=int, default=150)
     parser.add_argument("--video-repeats", type=int, default=3, help="0 skips the video figure")
+    measurements.add_docs_option(parser)
     args = parser.parse_args(argv)
+    measurements.require(args.docs, SECTION, *([bench_video.SECTION] if args.video_repeats else []))
+    load_before = measurements.load_average()
 
     bare = bare_interpreter(args.model, args.threads)
     model = load(args.model, threads=args.threads)
@@ -94,29 +103,35 @@ def main(argv=None):
         for name in names[turn % len(names):] + names[:turn % len(names)]:
             samples[name] += timed(calls[name], 1)
     med = {k: statistics.median(v) for k, v in samples.items()}
-    print(f"model {Path(args.model).name}, {args.threads} thread(s), backend {model.backend.name}, "
-          f"pixels fed as {model.preprocess.mode}, {args.samples} samples each, taking turns")
-    print(f"bare invoke()                    median {med['bare']:8.3f} ms")
-    print(f"  same on the runtime's interpreter  {med['own']:8.3f} ms   ratio {med['own'] / med['bare']:.3f}")
-    print(f"predict, input at model size     median {med['small']:8.3f} ms   "
-          f"ratio {med['small'] / med['bare']:.3f} (target <= 1.05)")
-    print(f"predict, 1280x720 BGR frame      median {med['720p']:8.3f} ms   "
-          f"ratio {med['720p'] / med['bare']:.3f} (target <= 1.5)")
-    print("720p stages (median ms): " + ", ".join(f"{k} {statistics.median(v):.3f}" for k, v in stages.items()))
+    print(f"backend {model.backend.name}, pixels fed as {model.preprocess.mode}", file=sys.stderr)
+    overhead = measurements.table(["path", "median", "vs bare `invoke()`", "target"], [
+        ["bare LiteRT `invoke()` (its own interpreter, opened from the file)", f"{med['bare']:.2f} ms", "1.00", ""],
+        ["the same `invoke()` on the runtime's interpreter", f"{med['own']:.2f} ms", f"{med['own'] / med['bare']:.3f}", ""],
+        [f"`predict` on a {width}x{height} BGR input", f"{med['small']:.2f} ms", f"{med['small'] / med['bare']:.3f}",
+         "<= 1.05"],
+        [f"`predict` on a {frame_720p.shape[1]}x{frame_720p.shape[0]} BGR frame (`{Path(args.frame).name}`)",
+         f"{med['720p']:.2f} ms", f"{med['720p'] / med['bare']:.3f}", "<= 1.5"]])
+    prepost = ", ".join(f"{k} {statistics.median(stages[k]):.2f}" for k in ("preprocess", "postprocess"))
 
     resize = {}
     for name, flag in (("bilinear", cv2.INTER_LINEAR), ("area", cv2.INTER_AREA)):
         resize[name] = statistics.median(timed(lambda f=flag: cv2.resize(frame_720p, (width, height), interpolation=f), 200))
-    print(f"resize 1280x720 -> {width}x{height}: bilinear {resize['bilinear']:.3f} ms, area {resize['area']:.3f} ms")
-
-    print(raw_ssd_postprocess_ms())
+    body = "\n\n".join([
+        measurements.heading(measurements.command_line(), load_before, measurements.load_average()),
+        f"{Path(args.model).name}, {args.threads} threads, {args.samples} calls of each kind taking turns one call "
+        f"at a time.", overhead,
+        f"720p pre- and post-processing (median ms): {prepost}.",
+        f"Resize {frame_720p.shape[1]}x{frame_720p.shape[0]} -> {width}x{height} (median of 200 calls): "
+        f"bilinear {resize['bilinear']:.2f} ms, area {resize['area']:.2f} ms.",
+        raw_ssd_postprocess_ms()])
+    measurements.publish(args.docs, SECTION, body)
 
     if args.video_repeats:  # `edgevision run` on a 720p file: stages overlapping (tools/bench_video.py)
-        from tools.bench_video import video_overlap
-
         del model, bare  # free the cores' caches and memory for the runs in subprocesses
-        video_overlap(args.model, REFERENCE / "imagenet_labels.txt", args.video_frames, args.video_repeats,
-                      args.threads)
+        load_before = measurements.load_average()
+        result = bench_video.video_overlap(args.model, REFERENCE / "imagenet_labels.txt", args.video_frames,
+                                           args.video_repeats, args.threads)
+        bench_video.publish(args.docs, result, load_before)
 
 
 def raw_ssd_postprocess_ms(anchors=2034, classes=90, seed=0) -> str:
@@ -141,9 +156,9 @@ def raw_ssd_postprocess_ms(anchors=2034, classes=90, seed=0) -> str:
     nms_scores = scores[0, hot].max(axis=1)
     nms_classes = scores[0, hot].argmax(axis=1)
     nms_times = timed(lambda: detection.nms(nms_boxes, nms_scores, nms_classes), 200)
-    return (f"raw SSD post-processing, {anchors} anchors x {classes} classes, {hot.sum()} above threshold: "
-            f"median {statistics.median(times):.3f} ms (NMS alone {statistics.median(nms_times):.3f} ms, "
-            f"{len(found)} kept; target <= 1 ms)")
+    return (f"Raw SSD post-processing, {anchors} anchors x {classes} classes, {hot.sum()} above threshold: "
+            f"median {statistics.median(times):.2f} ms (NMS alone {statistics.median(nms_times):.2f} ms, "
+            f"{len(found)} kept; target <= 1 ms).")
 
 
 def model_transform():

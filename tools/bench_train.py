@@ -8,6 +8,7 @@ cannot be downloaded on the build machines; `--weights none` measures training f
 
     python tools/bench_train.py                      # plain 2 + 1 epochs, pruned 2 + 6
     python tools/bench_train.py --epochs 2 --fine-tune-epochs 1 --data synthetic:shapes --out /tmp/bench
+    python tools/bench_train.py --docs docs/measurements.md   # and write the table into its section
 
 Each run is the real CLI in a fresh process (`edgevision train ... --json`); the wall time
 includes start-up, data generation, both phases, evaluation and writing the run folder.
@@ -27,6 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from edgevision.models.registry import PRETEXT_BACKBONE  # noqa: E402
+from tools import measurements  # noqa: E402
+
+SECTION = "train"
 
 
 def run(args, prune, out, fine_tune_epochs):
@@ -47,9 +51,28 @@ def run(args, prune, out, fine_tune_epochs):
     metrics = json.loads((Path(out) / "metrics.json").read_text())
     return {
         "prune": prune, "test_accuracy": summary["test_accuracy"], "global_sparsity": summary["global_sparsity"],
-        "epochs": summary["epochs"], "train_seconds": summary["seconds"], "wall_seconds": round(wall, 1),
+        "epochs": summary["epochs"], "phase_epochs": [args.epochs, fine_tune_epochs],
+        "train_seconds": summary["seconds"], "wall_seconds": round(wall, 1),
+        "load_average": measurements.load_average(),
         "per_class_recall": {k: v["recall"] for k, v in metrics["per_class"].items()},
     }
+
+
+def figures_table(report: dict) -> str:
+    """The runs as docs/measurements.md shows them, and the first run's recall per class."""
+    rows = []
+    for r in report["runs"]:
+        accuracy = f"{r['test_accuracy']:.1%}"
+        if r["prune"] and "accuracy_drop_points" in report:
+            accuracy += f" ({-report['accuracy_drop_points']:+.1f} points)"
+        rows.append(["plain" if not r["prune"] else f"`--prune {r['prune']:g}`", accuracy,
+                     f"{r['global_sparsity']:.1%}", " + ".join(map(str, r["phase_epochs"])),
+                     f"{r['wall_seconds']:.0f} s", f"{r['load_average']:g}"])
+    first = report["runs"][0]
+    recall = ", ".join(f"{name} {value:.1%}" for name, value in first["per_class_recall"].items())
+    return "\n\n".join([
+        measurements.table(["run", "test accuracy", "global sparsity", "epochs", "wall time", "load average"], rows),
+        f"Recall per class, {'plain' if not first['prune'] else 'pruned'} run: {recall}."])
 
 
 def main():
@@ -67,7 +90,9 @@ def main():
     parser.add_argument("--weights", default=str(PRETEXT_BACKBONE), help="none | imagenet | PATH (default: %(default)s)")
     parser.add_argument("--skip-plain", action="store_true", help="only the pruned run")
     parser.add_argument("--out", default=None, help="folder for the two run folders (default: a temporary one)")
+    measurements.add_docs_option(parser)
     args = parser.parse_args()
+    measurements.require(args.docs, SECTION)
 
     base = Path(args.out or tempfile.mkdtemp(prefix="bench_train_"))
     runs = []
@@ -79,10 +104,8 @@ def main():
               "load_average": os.getloadavg(), "runs": runs}
     if len(runs) == 2:
         report["accuracy_drop_points"] = round(100 * (runs[0]["test_accuracy"] - runs[1]["test_accuracy"]), 2)
-    for r in runs:
-        print(f"prune {r['prune']:<4g} test accuracy {r['test_accuracy']:.2%}  sparsity {r['global_sparsity']:.1%}  "
-              f"{r['epochs']} epochs  wall {r['wall_seconds']:.0f} s (training {r['train_seconds']:.0f} s)",
-              file=sys.stderr)
+    measurements.publish(args.docs, SECTION, f"{measurements.heading(measurements.command_line())}\n\n"
+                         f"{figures_table(report)}", file=sys.stderr)
     print(json.dumps(report, indent=2))
 
 

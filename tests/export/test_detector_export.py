@@ -188,7 +188,7 @@ def test_fp16_and_dynamic_detectors_find_what_fp32_finds(exported_detector, tmp_
                 total += 1
                 matched += any(d.index == det.index and iou_matrix([d.box], [det.box])[0, 0] > 0.8 for d in found)
         # ONNX Runtime's dynamic mode also quantizes activations (uint8, per tensor, at run time), which
-        # moves this untrained detector's near-tied scores; on a trained one it loses 0.003 mAP@.5 (README)
+        # moves this untrained detector's near-tied scores; on a trained one it loses 0.003 mAP@.5 (docs/measurements.md)
         share = {"model_fp16.tflite": 0.95, "model_dynamic.tflite": 0.7, "model_onnx_dynamic.onnx": 0.1}[name]
         assert total >= 10 and matched >= share * total, (name, matched, total)
 

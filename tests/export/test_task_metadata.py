@@ -167,7 +167,7 @@ def test_metadata_content_read_by_mediapipe(exported_detector, uint8_detector, m
 
 def test_mediapipe_refuses_int8_input_for_its_type(exported_detector, mediapipe_path):
     """The default int8 export (int8 input) carries the metadata, but MediaPipe takes only uint8 or float32
-    inputs: README says to export with --io-dtype uint8 for it."""
+    inputs: docs/detection.md says to export with --io-dtype uint8 for it."""
     _, out, _ = exported_detector
     doc = _mediapipe(mediapipe_path, out / "model_int8.tflite", [])
     assert doc["error"] and "uint8/float32" in doc["error"] and "INT8" in doc["error"]
