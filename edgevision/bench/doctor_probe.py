@@ -40,10 +40,9 @@ def run_tflite(module: str, x):
 def run_onnx(x):
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.log_severity_level = 3
-    session = ort.InferenceSession((MODEL_DIR / "tiny.onnx").read_bytes(), sess_options=options,
+    from edgevision.runtime.backends import onnx_session_options
+
+    session = ort.InferenceSession((MODEL_DIR / "tiny.onnx").read_bytes(), sess_options=onnx_session_options(1),
                                    providers=["CPUExecutionProvider"])
     return session.run(None, {session.get_inputs()[0].name: x})[0]
 

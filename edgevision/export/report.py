@@ -8,7 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from edgevision import atomic
+from edgevision.runtime.backends import EXACT_INT8_PRODUCTS
 
+ONNX_EXACT_OPTION = ", ".join(f"{key}={value}" for key, value in EXACT_INT8_PRODUCTS.items())
 COLUMNS = ("file", "size", "gzip", "ratio", "agreement", "accuracy", "drop", "max diff", "ms", "passed")
 
 
@@ -116,7 +118,7 @@ def table(result: dict) -> str:
     body = [list(COLUMNS), *rows(result)]
     widths = [max(len(r[i]) for r in body) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in body]
-    return "\n".join(lines + near_tie_lines(result) + cpu_lines(result) + _time_lines(result))
+    return "\n".join(lines + near_tie_lines(result) + onnx_int8_lines(result) + _time_lines(result))
 
 
 def near_tie_lines(result: dict) -> list[str]:
@@ -131,12 +133,13 @@ def near_tie_lines(result: dict) -> list[str]:
     return lines
 
 
-def cpu_lines(result: dict) -> list[str]:
-    """A warning when ONNX int8 parity was measured on a CPU whose int8 kernels saturate."""
-    if not result.get("onnx_int8_saturating_cpu"):
+def onnx_int8_lines(result: dict) -> list[str]:
+    """How ONNX int8 files must be run: x86 CPUs without VNNI need ONNX Runtime's exact int8 products."""
+    if result.get("onnx_int8_saturating_cpu") is None:  # no ONNX int8 file
         return []
-    return ["ONNX int8 measured on an x86 CPU without VNNI, where ONNX Runtime's int8 products saturate: "
-            "the same file may agree more on ARM and VNNI x86 CPUs"]
+    here = " (this CPU is one)" if result["onnx_int8_saturating_cpu"] else ""
+    return [f"ONNX int8 parity measured with the session option {ONNX_EXACT_OPTION}, as edgevision runs every ONNX "
+            f"model: without it, ONNX Runtime's int8 products saturate on x86 CPUs without VNNI{here} and answers change"]
 
 
 def _time_lines(result: dict) -> list[str]:
@@ -156,7 +159,7 @@ def markdown(result: dict) -> str:
     lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(r) + " |" for r in rows(result)]
     lines += ["", *near_tie_lines(result)] if near_tie_lines(result) else []
-    lines += ["", *cpu_lines(result)] if cpu_lines(result) else []
+    lines += ["", *onnx_int8_lines(result)] if onnx_int8_lines(result) else []
     lines += ["", *_time_lines(result)] if result.get("stage_seconds") else []
     for a in result["artifacts"]:
         if a.get("failures"):

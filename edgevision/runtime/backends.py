@@ -134,6 +134,26 @@ def _signature_outputs(interpreter, outputs) -> list[str | None]:
     return [by_tensor.get(spec.name) for spec in outputs]
 
 
+# ONNX Runtime's default int8 matrix products on x86 CPUs without VNNI (AVX2, AVX-512 before
+# Cascade Lake/Zen 4) use VPMADDUBSW, which saturates each pair of u8 x s8 products at int16 and
+# changes int8 models' answers. This option makes those CPUs use exact u8 x u8 products; ARM and
+# VNNI x86 CPUs ignore it.
+EXACT_INT8_PRODUCTS = {"session.x64quantprecision": "1"}
+
+
+def onnx_session_options(threads: int):
+    """`onnxruntime.SessionOptions` edgevision runs every ONNX model with."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    for key, value in EXACT_INT8_PRODUCTS.items():
+        options.add_session_config_entry(key, value)
+    return options
+
+
 _ONNX_DTYPES = {
     "tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64,
     "tensor(uint8)": np.uint8, "tensor(int8)": np.int8, "tensor(int32)": np.int32,
@@ -155,12 +175,9 @@ class OnnxBackend:
                 "onnxruntime", "ONNX Runtime is not installed: `pip install onnxruntime` (or use the .tflite model)"
             ) from None
         self.threads = threads
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(model_file.data, sess_options=options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(model_file.data, sess_options=onnx_session_options(threads),
+                                                providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises its own exception types for every kind of bad model
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise UserError(

@@ -1,5 +1,5 @@
-"""The lines under the export table: near-ties among changed answers, and a CPU whose ONNX
-Runtime int8 kernels saturate (x86 without VNNI), where ONNX int8 parity reads low."""
+"""The lines under the export table: near-ties among changed answers, and how ONNX int8 files
+must be run (ONNX Runtime's exact int8 products, which x86 CPUs without VNNI need)."""
 
 from edgevision.export import report
 
@@ -22,9 +22,11 @@ def test_drop_and_near_ties_are_reported_next_to_agreement():
     assert "model_onnx_int8.onnx: 1 of its 3 disagreements with Keras are near-ties" in text
 
 
-def test_saturating_cpu_is_named_under_the_table_and_in_the_markdown():
-    line = "ONNX int8 measured on an x86 CPU without VNNI"
-    assert line in report.table(_result(saturating=True))
-    assert line in report.markdown(_result(saturating=True))
-    assert line not in report.table(_result(saturating=False))
-    assert line not in report.markdown(_result(saturating=None))
+def test_onnx_int8_files_come_with_the_session_option_they_need():
+    line = "ONNX int8 parity measured with the session option session.x64quantprecision=1"
+    for saturating in (False, True):
+        assert line in report.table(_result(saturating))
+        assert line in report.markdown(_result(saturating))
+    assert "(this CPU is one)" in report.table(_result(saturating=True))
+    assert "(this CPU is one)" not in report.table(_result(saturating=False))
+    assert line not in report.markdown(_result(saturating=None))  # no ONNX int8 file

@@ -144,3 +144,34 @@ def pooled_features_onnx(path, features=64, size=8):
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return path
+
+
+def int8_pair_sum_onnx(path, channels=16, outputs=4):
+    """A QDQ int8 1x1 convolution whose pair sums overflow int16 in a u8 x s8 kernel.
+
+    Every weight is 127 (scale 1/127) and an input of ones quantizes to 127 (scale 1/127), so
+    each output is exactly `channels`. ONNX Runtime's VPMADDUBSW kernel (x86 without VNNI) adds
+    128 to the activations and sums products in pairs: 255 * 127 * 2 = 64,770 > 32,767.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    unit = np.float32(1 / 127)
+    nodes = [helper.make_node("QuantizeLinear", ["x", "unit", "zero"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "unit", "zero"], ["xd"]),
+             helper.make_node("DequantizeLinear", ["w", "w_scale", "w_zero"], ["wd"], axis=0),
+             helper.make_node("Conv", ["xd", "wd"], ["y"]),
+             helper.make_node("QuantizeLinear", ["y", "y_scale", "zero"], ["yq"]),
+             helper.make_node("DequantizeLinear", ["yq", "y_scale", "zero"], ["out"])]
+    inits = [numpy_helper.from_array(unit, "unit"), numpy_helper.from_array(np.int8(0), "zero"),
+             numpy_helper.from_array(np.full((outputs, channels, 1, 1), 127, np.int8), "w"),
+             numpy_helper.from_array(np.full(outputs, unit, np.float32), "w_scale"),
+             numpy_helper.from_array(np.zeros(outputs, np.int8), "w_zero"),
+             numpy_helper.from_array(np.float32(channels / 127), "y_scale")]
+    graph = helper.make_graph(nodes, "pair_sums", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, 1, 1])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, outputs, 1, 1])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
