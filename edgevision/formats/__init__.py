@@ -58,7 +58,7 @@ def _jsonschema_validator(kind: str):
 
 
 def errors(kind: str, document, engine: str = "auto") -> list[tuple]:
-    """Every (path, keyword, keyword value, instance) `document` breaks, most relevant first.
+    """(path, keyword, what is wrong) for every constraint `document` breaks, shallowest path first.
 
     engine: "jsonschema", "builtin", or "auto" (jsonschema when installed)."""
     validator = _jsonschema_validator(kind) if engine in ("auto", "jsonschema") else None
