@@ -27,8 +27,8 @@ from edgevision.formats import checker
 # kind -> what fixes a malformed file of that kind
 KINDS = {
     "sidecar": "re-export the model with `edgevision export`",
-    "metrics": "it is written by `edgevision train`",
-    "export_report": "it is written by `edgevision export`",
+    "metrics": "train again with `edgevision train` to rewrite it",
+    "export_report": "export again with `edgevision export` to rewrite it",
     "bench": "pass a bench.json written by `edgevision bench --report DIR`",
 }
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")

@@ -47,10 +47,6 @@ def is_type(value, name: str) -> bool:
 def iter_errors(schema: dict, instance, root: dict | None = None, path: tuple = ()) -> Iterator[tuple]:
     """(path, keyword, keyword value, instance) for every constraint `instance` breaks."""
     root = schema if root is None else root
-    if schema is True or schema is False:
-        if schema is False:
-            yield path, "false", False, instance
-        return
     for keyword, value in schema.items():
         if keyword == "type":
             names = [value] if isinstance(value, str) else value
