@@ -15,11 +15,10 @@ from edgevision import atomic
 from edgevision.errors import CheckFailed, UserError
 from edgevision.export import calibration, embed, keepfloat, parity, report, runner, source
 from edgevision.export import tflite as tflite_export
-from edgevision.metadata import ModelInfo, write_sidecar
+from edgevision.metadata import QUANTIZATIONS, ModelInfo, write_sidecar
 from edgevision.runtime.metrics import latency_stats
 
 FORMATS = ("tflite", "onnx")
-QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
 ONNX_QUANTIZATIONS = ("none", "dynamic", "int8")
 # File-name tag of each quantization mode: model_fp32.tflite, model_int8.tflite, ...
 TAGS = {"none": "fp32", "fp16": "fp16", "dynamic": "dynamic", "int8": "int8"}
