@@ -35,8 +35,7 @@ def _agreement(text: str) -> float:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from edgevision.export.pipeline import FORMATS, QUANTIZATIONS
-    from edgevision.export.tflite import IO_DTYPES
+    from edgevision.export.options import FORMATS, IO_DTYPES, QUANTIZATIONS
 
     parser.add_argument("model", help="the model.keras to export (its sidecar model.json is read too)")
     parser.add_argument("--out", required=True, help="folder for the exported files and export_report.json")
@@ -68,7 +67,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from edgevision.errors import CheckFailed
     from edgevision.export import report
-    from edgevision.export.pipeline import ExportOptions, export_model
+    from edgevision.export.options import ExportOptions
+    from edgevision.export.pipeline import export_model
 
     options = ExportOptions(
         formats=args.format, quantize=args.quantize, io_dtype=args.io_dtype, calib_data=args.calib_data,
