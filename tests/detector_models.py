@@ -18,7 +18,8 @@ def build_detector(folder: Path, seed: int = 0, data: str | None = DATA) -> Path
     import keras
 
     from edgevision.metadata import ModelInfo, write_sidecar
-    from edgevision.models.ssdlite import BOX_CODER_SCALES, anchor_boxes, build_ssdlite_mobilenet_v2
+    from edgevision.models.ssdlite import anchor_boxes, build_ssdlite_mobilenet_v2
+    from edgevision.runtime.detection import BOX_CODER_SCALES
 
     keras.utils.set_random_seed(seed)
     labels = ["circle", "square", "triangle", "star"]

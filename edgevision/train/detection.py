@@ -383,7 +383,7 @@ def evaluate_keras(model, split_data, spec, anchors, batch_size=16) -> dict:
 
 def model_info(config, spec, size, class_names, anchors) -> ModelInfo:
     from edgevision.data import describe_source
-    from edgevision.models.ssdlite import BOX_CODER_SCALES
+    from edgevision.runtime.detection import BOX_CODER_SCALES
 
     source = config.data if str(config.data).startswith("synthetic:") else describe_source(config.data)
     return ModelInfo(
