@@ -28,6 +28,7 @@ from edgevision.export import calibration, embed, pipeline, report, ssd_postproc
 from edgevision.export import tflite as tflite_export
 from edgevision.metadata import ModelInfo, write_sidecar
 from edgevision.runtime.detection import BOX_CODER_SCALES
+from edgevision.runtime.preprocess import normalise
 
 FLOAT_MAX_MAP_DIFF = 0.01
 MAP_DROP_GOAL = 0.02
@@ -93,7 +94,7 @@ def keras_detections(model, images: np.ndarray, info: ModelInfo, anchors, post) 
     """The Keras model's detections per image, decoded and suppressed as the exported graphs do."""
     from edgevision.data.detection.coco_eval import detections_from_raw
 
-    encodings, scores = model.predict(calibration.normalise(images, info), batch_size=16, verbose=0)
+    encodings, scores = model.predict(normalise(images, info), batch_size=16, verbose=0)
     # class_agnostic: the post-processing op's fast mode suppresses across classes
     return [detections_from_raw(enc, score, anchors, images.shape[1:3], post.box_scales, post.score_threshold,
                                 post.iou_threshold, post.max_detections, class_agnostic=True)
@@ -247,7 +248,7 @@ def export_detector(model_path, out_dir, options, model, info: ModelInfo) -> dic
                 data = tflite_metadata.add_detector_metadata(data, description)  # for MediaPipe Tasks
             else:
                 _log(f"converting to ONNX {pipeline.TAGS[mode]} ...")
-                images = calibration.normalise(calib.images, info) if mode == "int8" else None
+                images = normalise(calib.images, info) if mode == "int8" else None
                 if raw_onnx is None:
                     from edgevision.export import onnx as onnx_export
 
