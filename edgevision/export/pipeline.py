@@ -18,6 +18,7 @@ from edgevision.export import tflite as tflite_export
 from edgevision.export.options import ONNX_QUANTIZATIONS, TAGS, ExportOptions, validate
 from edgevision.metadata import ModelInfo, write_sidecar
 from edgevision.runtime.metrics import latency_stats
+from edgevision.runtime.preprocess import normalise
 
 
 @dataclass
@@ -129,7 +130,7 @@ def _export_onnx(ctx: _Context, mode: str, float_proto) -> dict:
         _log(f"quantizing ONNX ({TAGS[mode]}) with ONNX Runtime ...")
         images = None
         if mode == "int8":
-            images = calibration.normalise(ctx.calibration.images, ctx.info)
+            images = normalise(ctx.calibration.images, ctx.info)
             extra.update(_calibration_note(ctx))
         with ctx.stage(f"onnx {TAGS[mode]}"):
             proto = onnx_export.quantize(float_proto, mode, images)
