@@ -18,12 +18,20 @@ def build_detector(folder: Path, seed: int = 0, data: str | None = DATA) -> Path
     import keras
 
     from edgevision.metadata import ModelInfo, write_sidecar
-    from edgevision.models.ssdlite import BOX_CODER_SCALES, anchor_boxes, build_ssdlite_mobilenet_v2
+    from edgevision.models.ssdlite import anchor_boxes, build_ssdlite_mobilenet_v2
+    from edgevision.runtime.detection import BOX_CODER_SCALES
 
     keras.utils.set_random_seed(seed)
     labels = ["circle", "square", "triangle", "star"]
     model = build_ssdlite_mobilenet_v2(num_classes=len(labels), input_size=(SIZE, SIZE), alpha=ALPHA)
-    _settle_batchnorm(model, data or DATA)
+    anchors = anchor_boxes((SIZE, SIZE))
+    info = ModelInfo(
+        task="detect", input_size=(SIZE, SIZE), labels=labels, output_layout="ssd_raw",
+        architecture="ssdlite_mobilenet_v2", alpha=ALPHA, anchors=np.round(anchors, 6).tolist(),
+        box_scales=tuple(BOX_CODER_SCALES),
+        extra={} if data is None else {"data": {"source": data, "seed": 0, "split": [0.8, 0.1, 0.1]}},
+    )
+    _settle_batchnorm(model, info, data or DATA)
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         if re.fullmatch(r"class_predictor_\d", layer.name):
@@ -33,28 +41,23 @@ def build_detector(folder: Path, seed: int = 0, data: str | None = DATA) -> Path
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "model.keras"
     model.save(path)
-    anchors = anchor_boxes((SIZE, SIZE))
-    write_sidecar(path, ModelInfo(
-        task="detect", input_size=(SIZE, SIZE), labels=labels, output_layout="ssd_raw",
-        architecture="ssdlite_mobilenet_v2", alpha=ALPHA, anchors=np.round(anchors, 6).tolist(),
-        box_scales=tuple(BOX_CODER_SCALES),
-        extra={} if data is None else {"data": {"source": data, "seed": 0, "split": [0.8, 0.1, 0.1]}},
-    ))
+    write_sidecar(path, info)
     return path
 
 
-def _settle_batchnorm(model, data: str) -> None:
+def _settle_batchnorm(model, info, data: str) -> None:
     """Moving mean/variance of every BatchNorm := the statistics of one batch of training pictures."""
     import keras
 
     from edgevision.data.detection import load_detection
+    from edgevision.runtime.preprocess import normalise
 
     images = load_detection(data, "train", (SIZE, SIZE), 0, 32).images
     norms = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
     saved = [layer.momentum for layer in norms]
     for layer in norms:
         layer.momentum = 0.0
-    model((images.astype(np.float32) - 127.5) / 127.5, training=True)
+    model(normalise(images, info), training=True)
     for layer, momentum in zip(norms, saved, strict=True):
         layer.momentum = momentum
 

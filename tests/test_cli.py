@@ -24,9 +24,10 @@ def test_help_is_fast_because_heavy_imports_are_lazy(cli):
 
 
 def test_help_does_not_import_tensorflow():
+    # numpy and cv2 too: `doctor` must start where they are missing or broken, to say so.
     code = (
         "import sys; from edgevision.cli import build_parser; build_parser();"
-        "print(sorted(m for m in ('tensorflow', 'keras', 'onnx', 'cv2') if m in sys.modules))"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'onnx', 'cv2', 'numpy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -176,10 +176,10 @@ def detection_cases(out: Path) -> tuple[list[dict], list[dict]]:
     atomic.write_bytes(out / "detect_raw_scores.bin", scores.astype("<f4").tobytes())
     atomic.write_bytes(out / "detect_raw_anchors.bin", anchors.astype("<f4").tobytes())
     for name, threshold, iou, max_det in (("nms_iou05", 0.3, 0.5, 100), ("nms_iou03_max3", 0.3, 0.3, 3), ("low_threshold", 0.05, 0.6, 20)):
-        found = detection.from_raw(encodings, scores, anchors, labels, transform, scales=(10.0, 10.0, 5.0, 5.0),
+        found = detection.from_raw(encodings, scores, anchors, labels, transform, scales=detection.BOX_CODER_SCALES,
                                    threshold=threshold, iou_threshold=iou, max_detections=max_det)
         raw.append({"name": name, "encodings": "detect_raw_encodings.bin", "scores": "detect_raw_scores.bin",
-                    "anchors": "detect_raw_anchors.bin", "box_scales": [10.0, 10.0, 5.0, 5.0], "classes": nc, "labels": labels,
+                    "anchors": "detect_raw_anchors.bin", "box_scales": list(detection.BOX_CODER_SCALES), "classes": nc, "labels": labels,
                     "threshold": threshold, "iou_threshold": iou, "max_detections": max_det,
                     "frame": [frame_w, frame_h], "input": [input_w, input_h], "expected": _dets(found)})
     return post, raw

@@ -40,6 +40,7 @@ def main():
 
     from edgevision import atomic
     from edgevision.data import load_images
+    from edgevision.metadata import ModelInfo
     from edgevision.models.registry import build_model, get_spec
     from edgevision.train.pipeline import make_dataset
 
@@ -59,9 +60,9 @@ def main():
         0.0, steps, alpha=0.01, warmup_target=args.learning_rate, warmup_steps=steps // 20
     )
     model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    train = make_dataset(train_x, train_y, args.batch_size, spec.mean, spec.std, training=True, augment=True,
-                         seed=args.seed)
-    test = make_dataset(test_x, test_y, args.batch_size, spec.mean, spec.std)
+    info = ModelInfo(task="classify", input_size=(96, 96), labels=list(classes), mean=spec.mean, std=spec.std)
+    train = make_dataset(train_x, train_y, args.batch_size, info, training=True, augment=True, seed=args.seed)
+    test = make_dataset(test_x, test_y, args.batch_size, info)
     model.fit(train, epochs=args.epochs, validation_data=test, verbose=2)
     _, accuracy = model.evaluate(test, verbose=0)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,18 @@ HELP = "Export a Keras model to TFLite (fp32/fp16/dynamic/int8) and ONNX, with a
 ORDER = 30
 
 
-def _list(text: str) -> tuple[str, ...]:
-    return tuple(part.strip().lower() for part in text.split(",") if part.strip())
+def _list_of(choices: tuple[str, ...]):
+    """An argparse type: a comma list whose every item is one of `choices`."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        items = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+        unknown = [item for item in items if item not in choices]
+        if unknown or not items:
+            raise argparse.ArgumentTypeError(f"{', '.join(unknown) or repr(text)} is not one of {', '.join(choices)} "
+                                             f"(give one or several, comma-separated)")
+        return items
+
+    return parse
 
 
 def _agreement(text: str) -> float:
@@ -25,12 +35,14 @@ def _agreement(text: str) -> float:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from edgevision.export.options import FORMATS, IO_DTYPES, QUANTIZATIONS
+
     parser.add_argument("model", help="the model.keras to export (its sidecar model.json is read too)")
     parser.add_argument("--out", required=True, help="folder for the exported files and export_report.json")
-    parser.add_argument("--format", type=_list, default=("tflite",), help="tflite, onnx or both: tflite,onnx")
-    parser.add_argument("--quantize", type=_list, default=("none",),
+    parser.add_argument("--format", type=_list_of(FORMATS), default=("tflite",), help="tflite, onnx or both: tflite,onnx")
+    parser.add_argument("--quantize", type=_list_of(QUANTIZATIONS), default=("none",),
                         help="none|fp16|dynamic|int8, or several: none,int8 (default none = float32)")
-    parser.add_argument("--io-dtype", default="int8", choices=("int8", "uint8", "float32"),
+    parser.add_argument("--io-dtype", default="int8", choices=IO_DTYPES,
                         help="input/output tensor type of int8 TFLite models (default int8)")
     parser.add_argument("--calib-data", help="image folder for int8 calibration (detectors: a COCO/VOC/YOLO dataset; "
                         "default: the training data recorded with the model)")
@@ -55,7 +67,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from edgevision.errors import CheckFailed
     from edgevision.export import report
-    from edgevision.export.pipeline import ExportOptions, export_model
+    from edgevision.export.options import ExportOptions
+    from edgevision.export.pipeline import export_model
 
     options = ExportOptions(
         formats=args.format, quantize=args.quantize, io_dtype=args.io_dtype, calib_data=args.calib_data,

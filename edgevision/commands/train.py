@@ -14,10 +14,13 @@ ORDER = 20
 
 
 def configure(parser):
+    from edgevision.metadata import TASKS
+    from edgevision.train.distribute import STRATEGIES
+
     parser.add_argument("--model", help="architecture (see `edgevision models`), e.g. mobilenet_v2")
     parser.add_argument("--data", help="image folder (one sub-folder per class) or synthetic:shapes[:N]")
     parser.add_argument("--out", required=True, help="run folder to write (model.keras, model.json, metrics.json, ...)")
-    parser.add_argument("--task", choices=("classify", "detect"), default="classify")
+    parser.add_argument("--task", choices=TASKS, default="classify")
     parser.add_argument("--alpha", type=float, default=1.0, help="width multiplier (MobileNets), default 1.0")
     parser.add_argument("--input-size", type=int, default=None,
                         help="input height = width in pixels (default: the model's; detect 160)")
@@ -29,7 +32,7 @@ def configure(parser):
                         help="phase 2 epochs: fine-tuning with augmentation (default 5; detect 10)")
     parser.add_argument("--prune", type=float, default=0.0, metavar="SPARSITY",
                         help="magnitude-prune this fraction of the weights during fine-tuning, in [0, 1)")
-    parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+    parser.add_argument("--strategy", choices=STRATEGIES, default="default",
                         help="tf.distribute strategy (multiworker reads TF_CONFIG)")
     parser.add_argument("--batch-size", type=int, default=None, help="default 32; detect 16")
     parser.add_argument("--learning-rate", type=float, default=1e-3,

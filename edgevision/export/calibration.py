@@ -1,4 +1,5 @@
-"""Images for calibration (int8) and evaluation (parity), pre-processed exactly as in training.
+"""Images for calibration (int8) and evaluation (parity), pre-processed exactly as in training
+(`runtime.preprocess.normalise`).
 
 Calibration: N images (default 200) from `--calib-data DIR` or from the training split recorded
 in the model's sidecar (`extra["data"]`), drawn balanced across classes. Evaluation: the
@@ -14,6 +15,7 @@ import numpy as np
 
 from edgevision.errors import UserError
 from edgevision.metadata import ModelInfo
+from edgevision.runtime.preprocess import normalise
 
 
 @dataclass
@@ -35,14 +37,6 @@ def balanced_indices(labels: np.ndarray, count: int, seed: int = 0) -> np.ndarra
                 picked.append(members[depth])
         depth += 1
     return np.array(picked, dtype=int)
-
-
-def normalise(images: np.ndarray, info: ModelInfo) -> np.ndarray:
-    """uint8 RGB images -> float32 model input `(pixel - mean) / std` in the model's colour order."""
-    pixels = images.astype(np.float32)
-    if info.color_order.upper() == "BGR":
-        pixels = pixels[..., ::-1]
-    return (pixels - np.asarray(info.mean, np.float32)) / np.asarray(info.std, np.float32)
 
 
 def _recorded_source(info: ModelInfo, model_path) -> tuple[str, int]:

@@ -27,6 +27,8 @@ from edgevision.errors import UserError
 from edgevision.export import calibration, embed, pipeline, report, ssd_postprocess, tflite_metadata
 from edgevision.export import tflite as tflite_export
 from edgevision.metadata import ModelInfo, write_sidecar
+from edgevision.runtime.detection import BOX_CODER_SCALES
+from edgevision.runtime.preprocess import normalise
 
 FLOAT_MAX_MAP_DIFF = 0.01
 MAP_DROP_GOAL = 0.02
@@ -90,22 +92,13 @@ def calibration_set(info, model_path, calib_data, count) -> DetectionSet:
 
 def keras_detections(model, images: np.ndarray, info: ModelInfo, anchors, post) -> list:
     """The Keras model's detections per image, decoded and suppressed as the exported graphs do."""
-    from edgevision.runtime.detection import decode_boxes, nms
+    from edgevision.data.detection.coco_eval import detections_from_raw
 
-    encodings, scores = model.predict(calibration.normalise(images, info), batch_size=16, verbose=0)
-    height, width = images.shape[1:3]
-    found = []
-    for enc, score in zip(encodings, scores, strict=True):
-        foreground = np.asarray(score, np.float32)[:, 1:]
-        classes = foreground.argmax(axis=1)
-        best = foreground[np.arange(len(classes)), classes]
-        keep = np.flatnonzero(best >= post.score_threshold)
-        boxes = decode_boxes(enc[keep], anchors[keep], post.box_scales)
-        # one class for all: the post-processing op's fast mode suppresses across classes
-        kept = nms(boxes, best[keep], np.zeros(len(keep), np.int64), post.iou_threshold, post.max_detections)
-        yxyx = np.clip(boxes[kept], 0.0, 1.0) * np.array([height, width, height, width], np.float32)
-        found.append((yxyx[:, [1, 0, 3, 2]], best[keep][kept], classes[keep][kept]))
-    return found
+    encodings, scores = model.predict(normalise(images, info), batch_size=16, verbose=0)
+    # class_agnostic: the post-processing op's fast mode suppresses across classes
+    return [detections_from_raw(enc, score, anchors, images.shape[1:3], post.box_scales, post.score_threshold,
+                                post.iou_threshold, post.max_detections, class_agnostic=True)
+            for enc, score in zip(encodings, scores, strict=True)]
 
 
 def artifact_detections(path, images: np.ndarray, post, threads: int) -> tuple[list, list[float]]:
@@ -211,7 +204,7 @@ def export_detector(model_path, out_dir, options, model, info: ModelInfo) -> dic
         raise UserError(f"{model_path} outputs {shapes} do not match its sidecar ({len(anchors)} anchors, "
                         f"{len(info.labels)} classes): export the model with the sidecar written beside it")
     post = ssd_postprocess.PostProcess(num_classes=len(info.labels),
-                                       box_scales=tuple(info.box_scales or (10.0, 10.0, 5.0, 5.0)))
+                                       box_scales=tuple(info.box_scales or BOX_CODER_SCALES))
     plan = pipeline.plan_artifacts(options)
     if options.keep_float:
         _log("warning: --keep-float is not available for detectors yet: ignored")
@@ -255,7 +248,7 @@ def export_detector(model_path, out_dir, options, model, info: ModelInfo) -> dic
                 data = tflite_metadata.add_detector_metadata(data, description)  # for MediaPipe Tasks
             else:
                 _log(f"converting to ONNX {pipeline.TAGS[mode]} ...")
-                images = calibration.normalise(calib.images, info) if mode == "int8" else None
+                images = normalise(calib.images, info) if mode == "int8" else None
                 if raw_onnx is None:
                     from edgevision.export import onnx as onnx_export
 

@@ -8,10 +8,10 @@ int8: int8 activations and per-channel int8 weights (S8S8), MinMax ranges, softm
 Measured on MobileNetV2s trained on hymenoptera, on a VNNI CPU, against the alternatives: uint8
 weights (U8U8) changed up to 2 more of 153 answers, 7-bit weights (reduce_range) 5-8 more, and
 the calibration method (Entropy, Percentile) and count (50-245) moved nothing (ReLU6 bounds most
-ranges). On x86 CPUs without VNNI, ONNX Runtime multiplies uint8-shifted activations by int8
-weights with VPMADDUBSW, which saturates pairs of products at int16 (1 in 1,000 to 1 in 10,000
-pair sums of a fine-tuned MobileNetV2's expansion convolutions): parity measured there is lower
-than on VNNI x86 or ARM CPUs for the same file.
+ranges). On x86 CPUs without VNNI, ONNX Runtime's default int8 kernel (VPMADDUBSW) saturates
+pairs of u8 x s8 products at int16 and changes answers: the file stays S8S8 and is run with exact
+products (`runtime.backends.EXACT_INT8_PRODUCTS`), which any other program running it on such a
+CPU must ask for too.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def quantize(proto, mode: str, calibration: np.ndarray | None = None):
 
 
 def int8_saturates_here() -> bool:
-    """True on an x86 CPU without VNNI, where ONNX Runtime's int8 pair sums saturate (see above)."""
+    """True on an x86 CPU without VNNI, where ONNX Runtime's default int8 pair sums saturate (see above)."""
     import platform
 
     if platform.machine().lower() not in ("x86_64", "amd64"):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgevision.export.calibration import normalise
 from edgevision.metadata import ModelInfo
+from edgevision.runtime.preprocess import normalise
 
 # Float exports must match Keras this closely (top-1 agreement, largest probability difference).
 FLOAT_MIN_AGREEMENT = 0.999

@@ -15,32 +15,10 @@ from edgevision import atomic
 from edgevision.errors import CheckFailed, UserError
 from edgevision.export import calibration, embed, keepfloat, parity, report, runner, source
 from edgevision.export import tflite as tflite_export
+from edgevision.export.options import ONNX_QUANTIZATIONS, TAGS, ExportOptions, validate
 from edgevision.metadata import ModelInfo, write_sidecar
 from edgevision.runtime.metrics import latency_stats
-
-FORMATS = ("tflite", "onnx")
-QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
-ONNX_QUANTIZATIONS = ("none", "dynamic", "int8")
-# File-name tag of each quantization mode: model_fp32.tflite, model_int8.tflite, ...
-TAGS = {"none": "fp32", "fp16": "fp16", "dynamic": "dynamic", "int8": "int8"}
-
-
-@dataclass
-class ExportOptions:
-    formats: tuple[str, ...] = ("tflite",)
-    quantize: tuple[str, ...] = ("none",)
-    io_dtype: str = "int8"
-    calib_data: str | None = None
-    calib_count: int = 200
-    eval_data: str | None = None
-    eval_count: int | None = 500
-    min_agreement: float = 0.97
-    max_map_drop: float = 0.05  # detectors: largest int8 mAP@.5 loss against Keras
-    allow_float_fallback: bool = False
-    keep_float: tuple[str, ...] = ()  # ("auto",) or layer names
-    unsafe: bool = False
-    opset: int = 17
-    threads: int = 2
+from edgevision.runtime.preprocess import normalise
 
 
 @dataclass
@@ -61,23 +39,6 @@ class _Context:
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _validate(options: ExportOptions) -> None:
-    for fmt in options.formats:
-        if fmt not in FORMATS:
-            raise UserError(f"unknown format {fmt!r}: use one or more of {', '.join(FORMATS)}")
-    for mode in options.quantize:
-        if mode not in QUANTIZATIONS:
-            raise UserError(f"unknown quantization {mode!r}: use one or more of {', '.join(QUANTIZATIONS)}")
-    if options.io_dtype not in tflite_export.IO_DTYPES:
-        raise UserError(f"unknown --io-dtype {options.io_dtype!r}: use {', '.join(tflite_export.IO_DTYPES)}")
-    if not 0 < options.min_agreement <= 1:
-        raise UserError(f"--min-agreement {options.min_agreement} must be in (0, 1]")
-    if not 0 <= options.max_map_drop <= 1:
-        raise UserError(f"--max-map-drop {options.max_map_drop} must be in [0, 1]")
-    if options.calib_count < 1:
-        raise UserError(f"--calib-count {options.calib_count} must be at least 1")
 
 
 def _check_normalisation(ctx_model, info: ModelInfo, model_path: Path) -> None:
@@ -169,7 +130,7 @@ def _export_onnx(ctx: _Context, mode: str, float_proto) -> dict:
         _log(f"quantizing ONNX ({TAGS[mode]}) with ONNX Runtime ...")
         images = None
         if mode == "int8":
-            images = calibration.normalise(ctx.calibration.images, ctx.info)
+            images = normalise(ctx.calibration.images, ctx.info)
             extra.update(_calibration_note(ctx))
         with ctx.stage(f"onnx {TAGS[mode]}"):
             proto = onnx_export.quantize(float_proto, mode, images)
@@ -201,7 +162,7 @@ def export_model(model_path, out_dir, options: ExportOptions | None = None) -> d
     when an artifact fails its parity check.
     """
     options = options or ExportOptions()
-    _validate(options)
+    validate(options)
     started = time.perf_counter()
     stage = report.Stages()
     model_path, out_dir = Path(model_path), Path(out_dir)

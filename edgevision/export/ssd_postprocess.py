@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from edgevision.runtime.detection import BOX_CODER_SCALES
+
 CUSTOM_OP = "TFLite_Detection_PostProcess"
 OUTPUT_NAMES = ("detection_boxes", "detection_classes", "detection_scores", "num_detections")
 
@@ -31,7 +33,7 @@ OUTPUT_NAMES = ("detection_boxes", "detection_classes", "detection_scores", "num
 @dataclass(frozen=True)
 class PostProcess:
     num_classes: int  # foreground classes (the model's class scores have one more column, background)
-    box_scales: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0)  # y, x, h, w
+    box_scales: tuple[float, float, float, float] = BOX_CODER_SCALES  # y, x, h, w
     max_detections: int = 100
     score_threshold: float = 0.05  # low, so COCO evaluation sees low-score boxes; the runtime thresholds again
     iou_threshold: float = 0.6  # the TF OD API's ssdlite_mobilenet_v2 config

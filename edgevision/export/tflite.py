@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterable
 
 from edgevision.errors import UserError
 
-IO_DTYPES = ("int8", "uint8", "float32")
-
 
 def write_saved_model(model, directory) -> str:
     """Export the inference graph of `model` as a SavedModel in `directory`."""

@@ -13,8 +13,8 @@ Laid out as the TensorFlow Object Detection API's `ssdlite_mobilenet_v2` model.
   one for class scores, with separate weights per feature map.
 - Anchors as the TF OD API's `ssd_anchor_generator`: see `anchor_boxes`.
 
-Outputs: `box_encodings` [batch, N, 4] as (ty, tx, th, tw) with scales BOX_CODER_SCALES against
-the anchors (Faster R-CNN box coder), and `class_scores` [batch, N, num_classes + 1] after a
+Outputs: `box_encodings` [batch, N, 4] as (ty, tx, th, tw) against the anchors (Faster R-CNN box
+coder, scales `runtime.detection.BOX_CODER_SCALES`), and `class_scores` [batch, N, num_classes + 1] after a
 sigmoid, index 0 the background (its scores start near 1 - CLASS_PRIOR, the objects' near
 CLASS_PRIOR). `model.get_layer("class_logits").output` is the same before the
 sigmoid (for a loss on logits). Input: RGB pixels scaled to [-1, 1] (mean 127.5, std 127.5).
@@ -44,7 +44,6 @@ NUM_LAYERS = 6
 MIN_SCALE, MAX_SCALE = 0.2, 0.95
 ASPECT_RATIOS = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
 INTERPOLATED_SCALE_ASPECT_RATIO = 1.0
-BOX_CODER_SCALES = (10.0, 10.0, 5.0, 5.0)  # y, x, h, w
 CLASS_PRIOR = 0.01  # class logits start at log(p / (1 - p)) so sigmoid scores start near p
 
 

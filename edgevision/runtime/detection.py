@@ -10,7 +10,8 @@ Two kinds of detector outputs are read:
 - "ssd_raw": box encodings [1,N,4] and class scores [1,N,C+1] (column 0 = background), with
   anchors (ycenter, xcenter, h, w) and box-coder scales from the model's description;
   `decode_boxes` (centre-size, as in the TF Object Detection API's FasterRcnnBoxCoder) and
-  `nms` (greedy, class-aware, vectorised IoU) turn them into detections.
+  `nms` (greedy, class-aware, vectorised IoU) turn them into detections (`decode_raw`, the one
+  raw-SSD decoder: training's and export's mAP evaluation use it too).
 
 Boxes leave this module as [xmin, ymin, xmax, ymax] in pixels of the original frame.
 """
@@ -23,7 +24,9 @@ import numpy as np
 
 from edgevision.runtime.labels import label_for
 
-DEFAULT_BOX_SCALES = (10.0, 10.0, 5.0, 5.0)
+# The box coder's scales (y, x, h, w): those of the TF Object Detection API's SSDs, which our SSDLite
+# trains with (`train.ssd_targets` encodes with them, this module decodes, export bakes them in).
+BOX_CODER_SCALES = (10.0, 10.0, 5.0, 5.0)
 ROLES = ("boxes", "classes", "scores", "count")
 
 
@@ -118,7 +121,7 @@ def values_swapped(scores, classes) -> bool:
     return whole(scores) and not whole(classes) and score_like(classes)
 
 
-def decode_boxes(encodings: np.ndarray, anchors: np.ndarray, scales=DEFAULT_BOX_SCALES) -> np.ndarray:
+def decode_boxes(encodings: np.ndarray, anchors: np.ndarray, scales=BOX_CODER_SCALES) -> np.ndarray:
     """Centre-size box encodings (ty, tx, th, tw) + anchors (yc, xc, h, w) -> (ymin, xmin, ymax, xmax)."""
     enc = np.asarray(encodings, np.float32).reshape(-1, 4)
     anchors = np.asarray(anchors, np.float32).reshape(-1, 4)
@@ -172,17 +175,30 @@ def nms(boxes, scores, classes, iou_threshold=0.5, max_detections=100, max_candi
     return order[np.asarray(keep, np.int64)]
 
 
-def from_raw(encodings, class_scores, anchors, labels, transform, *, scales=DEFAULT_BOX_SCALES,
-             threshold=0.5, iou_threshold=0.5, max_detections=100) -> list[Detection]:
-    """Detections from raw SSD outputs: best foreground class per anchor, threshold, decode, NMS."""
+def decode_raw(encodings, class_scores, anchors, *, scales=BOX_CODER_SCALES, threshold=0.5, iou_threshold=0.5,
+               max_detections=100, class_agnostic=False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw SSD outputs of one image -> (boxes [M, 4] normalised ymin, xmin, ymax, xmax, scores [M],
+    classes [M]), best first: best foreground class per anchor, threshold, decode, NMS.
+
+    `class_agnostic`: one NMS over all classes, as the post-processing op's fast mode does.
+    """
     scores_all = np.asarray(class_scores, np.float32).reshape(len(anchors), -1)[:, 1:]  # drop background
     classes = np.argmax(scores_all, axis=1)
     scores = scores_all[np.arange(len(classes)), classes]
     keep = np.flatnonzero(scores >= threshold)
     enc = np.asarray(encodings, np.float32).reshape(-1, 4)[keep]
     boxes = decode_boxes(enc, np.asarray(anchors, np.float32)[keep], scales)
-    kept = nms(boxes, scores[keep], classes[keep], iou_threshold, max_detections)
-    return _detections(boxes[kept], scores[keep][kept], classes[keep][kept], labels, transform)
+    suppress_by = np.zeros(len(keep), np.int64) if class_agnostic else classes[keep]
+    kept = nms(boxes, scores[keep], suppress_by, iou_threshold, max_detections)
+    return boxes[kept], scores[keep][kept], classes[keep][kept]
+
+
+def from_raw(encodings, class_scores, anchors, labels, transform, *, scales=BOX_CODER_SCALES,
+             threshold=0.5, iou_threshold=0.5, max_detections=100) -> list[Detection]:
+    """Detections from raw SSD outputs (`decode_raw`), boxes in frame pixels."""
+    boxes, scores, classes = decode_raw(encodings, class_scores, anchors, scales=scales, threshold=threshold,
+                                        iou_threshold=iou_threshold, max_detections=max_detections)
+    return _detections(boxes, scores, classes, labels, transform)
 
 
 def _detections(boxes_yxyx, scores, classes, labels, transform) -> list[Detection]:

@@ -182,7 +182,7 @@ class Detector(_Model):
             if not self.info.anchors:
                 raise UserError(f"{self.path}: layout ssd_raw needs anchors in its description: re-export it")
             self.anchors = np.asarray(self.info.anchors, np.float32).reshape(-1, 4)
-            self.box_scales = tuple(self.info.box_scales or detection.DEFAULT_BOX_SCALES)
+            self.box_scales = tuple(self.info.box_scales or detection.BOX_CODER_SCALES)
             try:
                 self.raw_order = detection.raw_order([o.shape for o in self.output_specs],
                                                      _output_names(self.backend, self.output_specs))

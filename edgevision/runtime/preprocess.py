@@ -6,7 +6,8 @@
 
 Steps: resize (bilinear, nearest or area) or letterbox to the input size, reorder channels
 (the frame's order, BGR unless told otherwise, to the model's), then map pixels to the input
-through one 256-entry look-up table per channel:
+through one 256-entry look-up table per channel (`normalise` is the same map for whole images,
+as training, evaluation and int8 calibration apply it):
 
 - float inputs: `(pixel - mean) / std` as float32, straight from uint8 (no intermediate);
 - uint8/int8 inputs: `q = round((pixel - mean) / std / scale + zero_point)`, i.e. the real
@@ -58,11 +59,32 @@ class Transform(NamedTuple):
         return out
 
 
+def scale_pixels(pixels, mean, std):
+    """`(pixel - mean) / std` per channel (the last axis, in the model's order), in the precision of
+    `pixels`: float64 numpy arrays for the look-up tables, float32 arrays or TensorFlow tensors otherwise."""
+    dtype = np.float64 if getattr(pixels, "dtype", None) == np.float64 else np.float32
+    return (pixels - np.asarray(mean, dtype)) / np.asarray(std, dtype)
+
+
+def normalise(images, info):
+    """RGB pixels [..., 3] -> the model's float32 input: channels in `info.color_order`, then
+    `(pixel - mean) / std` with the description's mean and std (in the model's channel order).
+
+    The one normalisation of training, evaluation and int8 calibration; the runtime's look-up
+    tables hold the same map (computed in float64, so they differ by float32 rounding only).
+    `images`: uint8 or float numpy arrays, or float32 TensorFlow tensors (a tf.data pipeline after
+    augmentation, whose pixels are no longer whole numbers): indexing and arithmetic only, no TensorFlow here.
+    """
+    pixels = images.astype(np.float32) if isinstance(images, np.ndarray) else images
+    if info.color_order.upper() == "BGR":
+        pixels = pixels[..., ::-1]
+    return scale_pixels(pixels, info.mean, info.std)
+
+
 def quantization_lut(dtype, scale: float, zero_point: int, mean, std) -> np.ndarray:
     """[256, 3] table: pixel value -> quantized input value, per channel."""
     info = np.iinfo(dtype)
-    pixels = np.arange(256, dtype=np.float64)[:, None]
-    real = (pixels - np.asarray(mean, np.float64)) / np.asarray(std, np.float64)
+    real = scale_pixels(np.arange(256, dtype=np.float64)[:, None], mean, std)
     # With mean 127.5 every pixel lands on a half (scale 1/127.5, zero point 127: q = p - 0.5), give
     # or take the float32 error of the scale. Rounding those halves to even, or by that error, merges
     # the levels in pairs; rounding them all up (within 1e-3) keeps all 256, as feeding raw pixels does.
@@ -70,9 +92,8 @@ def quantization_lut(dtype, scale: float, zero_point: int, mean, std) -> np.ndar
 
 
 def normalisation_lut(mean, std) -> np.ndarray:
-    """[256, 3] float32 table: pixel value -> (pixel - mean) / std."""
-    pixels = np.arange(256, dtype=np.float64)[:, None]
-    return ((pixels - np.asarray(mean, np.float64)) / np.asarray(std, np.float64)).astype(np.float32)
+    """[256, 3] float32 table: pixel value -> (pixel - mean) / std, rounded once from float64."""
+    return scale_pixels(np.arange(256, dtype=np.float64)[:, None], mean, std).astype(np.float32)
 
 
 def pixel_feed_mode(lut: np.ndarray) -> str:

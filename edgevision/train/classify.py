@@ -269,11 +269,11 @@ class _Trainer:
         import keras
 
         config = self.config
-        mean, std = self.spec.mean, self.spec.std
+        info = self.model_info()
         train_x, train_y, _ = data["train"]
-        train = make_dataset(train_x, train_y, config.batch_size, mean, std, training=True,
+        train = make_dataset(train_x, train_y, config.batch_size, info, training=True,
                              augment=phase == 2, seed=config.seed + phase, num_outputs=self.num_outputs)
-        val = make_dataset(*data["val"][:2], config.batch_size, mean, std, num_outputs=self.num_outputs)
+        val = make_dataset(*data["val"][:2], config.batch_size, info, num_outputs=self.num_outputs)
         fitted = self.model
         if phase == 1 and self.head is not None:
             train, val = self._feature_datasets(data, seed=config.seed + phase)
@@ -310,13 +310,13 @@ class _Trainer:
 
     def _feature_datasets(self, data, seed):
         """(train, val) datasets of the frozen backbone's features, each image through it once."""
-        config, spec = self.config, self.spec
+        config, info = self.config, self.model_info()
         backbone = self.model.get_layer("backbone")
         started = time.perf_counter()
         cached = {}
         for split in ("train", "val"):
             images, labels, _ = data[split]
-            dataset = make_dataset(images, labels, config.batch_size, spec.mean, spec.std)
+            dataset = make_dataset(images, labels, config.batch_size, info)
             cached[split] = (features.backbone_features(backbone, dataset), labels)
         print(f"edgevision train: backbone features of {len(data['train'][1]) + len(data['val'][1])} images "
               f"computed once in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -393,7 +393,7 @@ class _Trainer:
         out, config = self.out, self.config
         best = keras.models.load_model(out / "model.keras")
         images, labels, _ = test
-        dataset = make_dataset(images, labels, config.batch_size, self.spec.mean, self.spec.std)
+        dataset = make_dataset(images, labels, config.batch_size, self.model_info())
         probabilities = best.predict(dataset.map(lambda x, y: x), verbose=0)
         metrics = report.classification_metrics(labels, np.argmax(probabilities, axis=-1), self.class_names)
         sparsity = pruning.sparsity_report(best)

@@ -35,6 +35,7 @@ import numpy as np
 from edgevision import atomic
 from edgevision.errors import UserError
 from edgevision.metadata import ModelInfo, write_sidecar
+from edgevision.runtime.preprocess import normalise
 
 DEFAULT_INPUT_SIZE = 160  # the training default; the anchors of a 320 px SSDLite also serve faces and large objects at 160
 # Fine-tuning starts at a thirtieth of the heads' rate: Adam moves every weight by about the rate per
@@ -112,16 +113,16 @@ def train_detector(config: DetectConfig, overwrite=False, log=print) -> dict:
     keras.utils.set_random_seed(config.seed)
     model = _build(config, size, len(class_names))
     anchors = _anchors(size)
+    info = model_info(config, spec, size, class_names, anchors)  # training normalises as it describes
     deadline = None if config.time_limit is None else started + config.time_limit
-    history = _fit(model, config, spec, size, anchors, data, deadline, log)
+    history = _fit(model, config, info, size, anchors, data, deadline, log)
     seconds = time.perf_counter() - started
 
-    info = model_info(config, spec, size, class_names, anchors)
     with atomic.atomic_path(out / "model.keras") as tmp:
         model.save(tmp)
     write_sidecar(out / "model.keras", info)
     atomic.write_text(out / "labels.txt", "".join(f"{name}\n" for name in class_names))
-    metrics = evaluate_keras(model, data["test"], spec, anchors)
+    metrics = evaluate_keras(model, data["test"], info, anchors)
     result = {"task": "detect", "map50": round(metrics["map50"], 6), "map50_95": round(metrics["map50_95"], 6),
               "num_test_images": metrics["num_images"], "epochs": len(history.get("loss", [])),
               "train_seconds": round(seconds, 1)}
@@ -164,7 +165,7 @@ def _anchors(size) -> np.ndarray:
     return anchor_boxes(tuple(size))
 
 
-def _fit(model, config, spec, size, anchors, data, deadline, log) -> dict:
+def _fit(model, config, info, size, anchors, data, deadline, log) -> dict:
     import keras
 
     from edgevision.train import ssd_targets
@@ -172,9 +173,9 @@ def _fit(model, config, spec, size, anchors, data, deadline, log) -> dict:
     training_model = keras.Model(
         model.inputs, [model.get_layer("box_encodings").output, model.get_layer("class_logits").output]
     )
-    train = make_dataset(data["train"], config.batch_size, spec, size, anchors, augment=config.augment,
+    train = make_dataset(data["train"], config.batch_size, info, size, anchors, augment=config.augment,
                          seed=config.seed)
-    val = make_dataset(data["val"], config.batch_size, spec, size, anchors)
+    val = make_dataset(data["val"], config.batch_size, info, size, anchors)
     history: dict[str, list] = {}
     pretrained = config.weights is not None
     until_time = deadline is not None  # phase 2 then ends at the time limit, not after fine_tune_epochs
@@ -305,9 +306,9 @@ def _past(deadline) -> bool:
     return deadline is not None and time.perf_counter() > deadline
 
 
-def make_dataset(split_data, batch_size, spec, size, anchors, *, augment=None, seed=0):
-    """tf.data of (normalised images, (box targets, class targets)); with `augment` (a level of
-    AUGMENTATION) the training order is shuffled and the boxes move with the pixels."""
+def make_dataset(split_data, batch_size, info, size, anchors, *, augment=None, seed=0):
+    """tf.data of (images normalised as `info` describes, (box targets, class targets)); with
+    `augment` (a level of AUGMENTATION) the training order is shuffled and the boxes move with the pixels."""
     import tensorflow as tf
 
     from edgevision.train import ssd_targets
@@ -321,14 +322,12 @@ def make_dataset(split_data, batch_size, spec, size, anchors, *, augment=None, s
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=training and len(images) >= batch_size)
     layers = augmentation(augment, seed) if training else []
-    mean = np.asarray(spec.mean, np.float32)
-    std = np.asarray(spec.std, np.float32)
 
     def prepare(batch):
         batch = {"images": tf.cast(batch["images"], tf.float32), "bounding_boxes": batch["bounding_boxes"]}
         for layer in layers:
             batch = layer(batch, training=True)
-        x = (batch["images"] - mean) / std
+        x = normalise(batch["images"], info)
         targets = ssd_targets.assign_targets(
             anchors, batch["bounding_boxes"]["boxes"], batch["bounding_boxes"]["labels"], size
         )
@@ -368,12 +367,11 @@ def pad_boxes(split_data):
     return split_data.images, boxes, labels
 
 
-def evaluate_keras(model, split_data, spec, anchors, batch_size=16) -> dict:
+def evaluate_keras(model, split_data, info, anchors, batch_size=16) -> dict:
     """COCO mAP of the Keras model on one split (see `coco_eval.coco_map`)."""
     from edgevision.data.detection.coco_eval import coco_map, detections_from_raw
 
-    x = (split_data.images.astype(np.float32) - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
-    encodings, scores = model.predict(x, batch_size=batch_size, verbose=0)
+    encodings, scores = model.predict(normalise(split_data.images, info), batch_size=batch_size, verbose=0)
     size = split_data.images.shape[1:3]
     detections = [detections_from_raw(e, s, anchors, size, score_threshold=EVAL_SCORE_THRESHOLD)
                   for e, s in zip(encodings, scores, strict=True)]
@@ -383,7 +381,7 @@ def evaluate_keras(model, split_data, spec, anchors, batch_size=16) -> dict:
 
 def model_info(config, spec, size, class_names, anchors) -> ModelInfo:
     from edgevision.data import describe_source
-    from edgevision.models.ssdlite import BOX_CODER_SCALES
+    from edgevision.runtime.detection import BOX_CODER_SCALES
 
     source = config.data if str(config.data).startswith("synthetic:") else describe_source(config.data)
     return ModelInfo(

@@ -1,7 +1,8 @@
-"""The tf.data input pipeline: in-memory uint8 images -> augmented (training only) -> normalised.
+"""The tf.data input pipeline: in-memory uint8 RGB images -> augmented (training only) -> normalised.
 
-Normalisation `(pixel - mean) / std` from the architecture's spec happens here, not inside the
-model, and is recorded in the sidecar, so export and runtime apply exactly the same. The
+Normalisation happens here, not inside the model: `runtime.preprocess.normalise` with the
+description the run writes as its sidecar (colour order, mean, std), so export and runtime apply
+exactly the same. The
 augmentation layers (flip, rotation, zoom, contrast, as in Keras' transfer-learning guides)
 run inside the training pipeline only: they never become part of the saved model, so the
 inference graph converts to TFLite untouched.
@@ -10,6 +11,8 @@ inference graph converts to TFLite untouched.
 from __future__ import annotations
 
 import numpy as np
+
+from edgevision.runtime.preprocess import normalise
 
 
 def augmentation(seed: int):
@@ -27,15 +30,14 @@ def augmentation(seed: int):
     )
 
 
-def make_dataset(images, labels, batch_size, mean, std, *, training=False, augment=False, seed=0, num_outputs=1):
-    """A batched, cached, prefetched tf.data.Dataset of (normalised float32 images, labels).
+def make_dataset(images, labels, batch_size, info, *, training=False, augment=False, seed=0, num_outputs=1):
+    """A batched, cached, prefetched tf.data.Dataset of (float32 images normalised as `info`, the
+    model's `ModelInfo`, describes, labels).
 
     num_outputs > 1 repeats the labels for models with auxiliary heads (GoogLeNet).
     """
     import tensorflow as tf
 
-    mean = np.asarray(mean, np.float32).reshape(1, 1, 1, 3)
-    std = np.asarray(std, np.float32).reshape(1, 1, 1, 3)
     dataset = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32))).cache()
     if training:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
@@ -46,7 +48,7 @@ def make_dataset(images, labels, batch_size, mean, std, *, training=False, augme
         x = tf.cast(x, tf.float32)
         if augmenter is not None:
             x = augmenter(x, training=True)
-        x = (x - mean) / std
+        x = normalise(x, info)
         return x, (tuple([y] * num_outputs) if num_outputs > 1 else y)
 
     options = tf.data.Options()

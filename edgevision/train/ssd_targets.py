@@ -5,7 +5,7 @@ Target assignment, as in the TF Object Detection API's argmax matcher with
 `force_match_for_each_row`: an anchor is positive when its IoU with a ground-truth box is at
 least MATCH_IOU (it takes the box it overlaps most), and each ground-truth box also claims the
 anchor it overlaps most, whatever that IoU. Positive anchors regress the centre-size encoding of
-their box (scales 10, 10, 5, 5, the runtime's decoder inverted); every other anchor is background
+their box (scales BOX_CODER_SCALES, the runtime's decoder inverted); every other anchor is background
 (class 0).
 
 Losses, both normalised by the number of positive anchors in the batch: smooth L1 (Huber, delta
@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgevision.runtime.detection import BOX_CODER_SCALES
+
 MATCH_IOU = 0.5
 FOCAL_ALPHA, FOCAL_GAMMA = 0.25, 2.0
 MIN_BOX_SIDE = 1e-3  # normalised; smaller (e.g. cropped away by augmentation) counts as padding
 
 
-def assign_targets(anchors, boxes, labels, image_size, box_scales=(10.0, 10.0, 5.0, 5.0)):
+def assign_targets(anchors, boxes, labels, image_size, box_scales=BOX_CODER_SCALES):
     """Per-anchor targets for a batch.
 
     anchors: [N, 4] (ycenter, xcenter, h, w) normalised; boxes: [B, K, 4] xmin, ymin, xmax, ymax in

@@ -45,3 +45,30 @@ def test_a_false_positive_ranked_first_lowers_precision():
     detections[1] = (np.vstack([boxes, [[100, 100, 120, 120]]]), np.array([0.5, 0.9]), np.array([2, 2]))
     result = coco_map(GT, detections)
     assert 0.4 < result["map50"] < 1.0
+
+
+def test_evaluation_decodes_raw_outputs_as_the_runtime_does():
+    """mAP is measured on the runtime's detections: the same boxes (pixels), scores and classes as
+    `runtime.load(...).predict` gives for the same raw SSD outputs; class-agnostic suppression (the
+    post-processing op's fast mode, export's Keras reference) also drops overlapping boxes of other classes."""
+    from edgevision.data.detection.coco_eval import detections_from_raw
+    from edgevision.runtime.backends import TensorSpec
+    from edgevision.runtime.detection import from_raw
+    from edgevision.runtime.preprocess import Preprocessor
+
+    # anchors (ycenter, xcenter, h, w); boxes 0 and 1 overlap (IoU ~.8), box 2 is apart and crosses the bottom edge
+    anchors = np.array([[0.3, 0.3, 0.2, 0.2], [0.31, 0.31, 0.2, 0.2], [0.95, 0.5, 0.2, 0.4]], np.float32)
+    encodings = np.array([[[0.5, -0.5, 0.2, 0.1], [0.0, 0.0, 0.0, 0.0], [1.0, 2.0, -0.3, 0.4]]], np.float32)
+    # columns: background, then classes 0, 1, 2
+    scores = np.array([[[0.1, 0.8, 0.1, 0.0], [0.1, 0.0, 0.7, 0.2], [0.2, 0.0, 0.0, 0.6]]], np.float32)
+    height, width = 60, 80
+    prep = Preprocessor(TensorSpec("x", (1, height, width, 3), np.dtype(np.float32)))
+    _, whole_image = prep(np.zeros((height, width, 3), np.uint8))
+    runtime = from_raw(encodings, scores, anchors, ["a", "b", "c"], whole_image, threshold=0.05, iou_threshold=0.6)
+    boxes, found_scores, classes = detections_from_raw(encodings, scores, anchors, (height, width))
+    assert [d.index for d in runtime] == classes.tolist() == [0, 1, 2]  # class-aware: 0 and 1 both stay
+    assert np.array_equal(np.array([d.box for d in runtime], np.float32), boxes)
+    assert [d.score for d in runtime] == found_scores.tolist()
+    assert boxes[2, 3] == height  # clipped to the image
+    _, _, agnostic = detections_from_raw(encodings, scores, anchors, (height, width), class_agnostic=True)
+    assert agnostic.tolist() == [0, 2]  # anchor 1 (class 1) suppressed by anchor 0 (class 0)

@@ -128,3 +128,15 @@ def test_op_without_int8_kernel_needs_allow_float_fallback(tmp_path):
     options.allow_float_fallback = True
     export_model(path, tmp_path / "out", options)
     assert read_sidecar(tmp_path / "out" / "model_int8.tflite").extra["float_ops"] == ["COS"]
+
+
+@pytest.mark.parametrize("option, value, named", [("--format", "tflite,onx", "onx"), ("--quantize", "int4", "int4"),
+                                                  ("--format", ",", "','")])
+def test_unknown_format_or_quantization_names_the_choices(cli, tmp_path, option, value, named):
+    result = cli("export", tmp_path / "model.keras", "--out", tmp_path / "out", option, value)
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    choices = "tflite, onnx" if option == "--format" else "none, fp16, dynamic, int8"
+    assert line == f"edgevision export: error: argument {option}: {named} is not one of {choices} " \
+                   "(give one or several, comma-separated)"
+    assert not (tmp_path / "out").exists()

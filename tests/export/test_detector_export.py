@@ -114,11 +114,11 @@ def test_onnx_holds_non_max_suppression_and_four_outputs(exported_detector):
 
 def float32_tolerances(keras_model, images, info, pixels):
     """(score, box in pixels): how far two float32 runs of this detector may differ (tests/numerics.py)."""
-    from edgevision.export import calibration
-    from edgevision.models.ssdlite import BOX_CODER_SCALES
+    from edgevision.runtime.detection import BOX_CODER_SCALES
+    from edgevision.runtime.preprocess import normalise
     from tests.numerics import SIGMOID_MAX_SLOPE, float32_difference, ssd_box_difference
 
-    inputs = calibration.normalise(images, info)
+    inputs = normalise(images, info)
     score = SIGMOID_MAX_SLOPE * float32_difference(keras_model, r"class_predictor_\d", inputs)
     box = ssd_box_difference(float32_difference(keras_model, r"box_predictor_\d", inputs), BOX_CODER_SCALES, pixels)
     return score, box

@@ -43,6 +43,7 @@ def test_float_exports_match_keras(exported, trained_model):
     import keras
 
     from edgevision.export import calibration
+    from edgevision.runtime.preprocess import normalise
     from tests.numerics import classifier_float32_agreement
 
     report, _ = exported
@@ -51,7 +52,7 @@ def test_float_exports_match_keras(exported, trained_model):
     images = calibration.evaluation_set(info, trained_model, None, 200).images  # the fixture's eval_count
     assert len(images) == report["evaluation"]["images"]
     tolerance, may_flip = classifier_float32_agreement(keras.saving.load_model(trained_model, compile=False),
-                                                       calibration.normalise(images, info))
+                                                       normalise(images, info))
     assert tolerance < 0.01 and may_flip <= 2  # tight enough to catch a conversion mistake
     for fmt in ("tflite", "onnx"):
         artifact = _artifact(report, fmt, "none")

@@ -52,9 +52,10 @@ def zoo_model(request, tmp_path_factory):
     import keras
 
     from edgevision.data import load_images
-    from edgevision.export.calibration import evaluation_set, normalise
+    from edgevision.export.calibration import evaluation_set
     from edgevision.metadata import ModelInfo, read_sidecar
     from edgevision.models.registry import build_model, inference_model
+    from edgevision.runtime.preprocess import normalise
 
     name = request.param
     spec, size, alpha = _smallest(name)

@@ -12,6 +12,8 @@ import io
 
 import numpy as np
 
+from edgevision.runtime.detection import BOX_CODER_SCALES
+
 
 def coco_map(ground_truth, detections) -> dict:
     """{"map50_95", "map50", "num_images", "num_detections"} for per-image lists.
@@ -62,18 +64,16 @@ def _xywh(boxes) -> list[list[float]]:
     return [[x1, y1, x2 - x1, y2 - y1] for x1, y1, x2, y2 in boxes.tolist()]
 
 
-def detections_from_raw(encodings, class_scores, anchors, image_size, box_scales=(10.0, 10.0, 5.0, 5.0),
-                        score_threshold=0.05, iou_threshold=0.6, max_detections=100):
+def detections_from_raw(encodings, class_scores, anchors, image_size, box_scales=BOX_CODER_SCALES,
+                        score_threshold=0.05, iou_threshold=0.6, max_detections=100, class_agnostic=False):
     """Raw SSD outputs of one image -> (boxes [M, 4] xmin, ymin, xmax, ymax pixels of `image_size`
-    (height, width), scores [M], classes [M]), with the runtime's decoder and NMS."""
-    from edgevision.runtime.detection import decode_boxes, nms
+    (height, width), scores [M], classes [M]), with the runtime's decoder and NMS (`decode_raw`)."""
+    from edgevision.runtime.detection import decode_raw
+    from edgevision.runtime.preprocess import Transform
 
-    scores_all = np.asarray(class_scores, np.float32).reshape(len(anchors), -1)[:, 1:]
-    classes = np.argmax(scores_all, axis=1)
-    scores = scores_all[np.arange(len(classes)), classes]
-    keep = np.flatnonzero(scores >= score_threshold)
-    boxes = decode_boxes(np.asarray(encodings).reshape(-1, 4)[keep], np.asarray(anchors)[keep], box_scales)
-    kept = nms(boxes, scores[keep], classes[keep], iou_threshold, max_detections)
+    boxes, scores, classes = decode_raw(encodings, class_scores, anchors, scales=box_scales,
+                                        threshold=score_threshold, iou_threshold=iou_threshold,
+                                        max_detections=max_detections, class_agnostic=class_agnostic)
     height, width = image_size
-    yxyx = np.clip(boxes[kept], 0.0, 1.0) * np.array([height, width, height, width], np.float32)
-    return yxyx[:, [1, 0, 3, 2]], scores[keep][kept], classes[keep][kept]
+    whole_image = Transform(1.0, 1.0, 0.0, 0.0, width, height, width, height)
+    return whole_image.boxes_to_frame(boxes), scores, classes
