@@ -14,7 +14,7 @@ from edgevision import formats, metadata
 from edgevision.bench import report as bench_report
 from edgevision.bench import runner
 from edgevision.errors import UserError
-from edgevision.export import pipeline
+from edgevision.export import options as export_options
 from edgevision.formats import checker
 from edgevision.metadata import ModelInfo, read_sidecar, write_sidecar
 from edgevision.runtime.metrics import latency_stats
@@ -54,9 +54,9 @@ def test_enums_are_the_librarys_constants():
 
     export = formats.schema("export_report")
     artifact = export["$defs"]["artifact"]["properties"]
-    assert artifact["format"]["enum"] == list(pipeline.FORMATS)
-    assert artifact["quantization"]["enum"] == list(pipeline.QUANTIZATIONS) == list(metadata.QUANTIZATIONS)
-    assert set(pipeline.FORMATS) <= set(metadata.MODEL_FORMATS)
+    assert artifact["format"]["enum"] == list(export_options.FORMATS)
+    assert artifact["quantization"]["enum"] == list(metadata.QUANTIZATIONS)
+    assert set(export_options.FORMATS) <= set(metadata.MODEL_FORMATS)
     assert export["if"]["properties"]["task"]["const"] in metadata.TASKS
 
     bench = formats.schema("bench")["$defs"]
@@ -71,8 +71,8 @@ def test_bench_formats_are_those_the_runner_names(tmp_path):
     for name in ("m.tflite", "m.onnx", "m.task"):
         (tmp_path / name).write_bytes(b"\0" * 8)
         named.add(runner.file_facts(tmp_path / name)["format"])
-    assert formats.schema("bench")["$defs"]["row"]["properties"]["format"]["enum"] == [*pipeline.FORMATS, None]
-    assert named == {*pipeline.FORMATS, None}
+    assert formats.schema("bench")["$defs"]["row"]["properties"]["format"]["enum"] == [*export_options.FORMATS, None]
+    assert named == {*export_options.FORMATS, None}
 
 
 # ---- files the code writes ------------------------------------------------------------------
