@@ -1,9 +1,10 @@
 """Benchmark reports: the JSON document, CSV, a Markdown table, the recommendation, and the
 merge of several devices' JSON files for `bench --compare`.
 
-A bench report is `{"device": {...}, "results": [row, ...], ...}` (schema in DESIGN.md); a
-compare report is `{"devices": [{...}, ...], "results": [row + {"device": name}, ...]}`.
-Rows with `status == "failed"` carry `error` and no measurements.
+A bench report is `{"device": {...}, "results": [row, ...], ...}`; a compare report is
+`{"devices": [{...}, ...], "results": [row + {"device": name}, ...]}`. Rows with
+`status == "failed"` carry `error` and no measurements. Both are described in
+edgevision/formats/bench.schema.json.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ import io
 import json
 from pathlib import Path
 
-from edgevision import atomic
+from edgevision import atomic, formats
 from edgevision.errors import UserError
 
-ROW_KEYS = ("model", "format", "quantization", "threads", "size_bytes", "init_ms", "first_ms", "latency_ms",
-            "fps", "peak_rss_mb")
 LATENCY_KEYS = ("mean", "std", "min", "p50", "p90", "p99", "max")
 CSV_COLUMNS = ("device", "model", "format", "quantization", "threads", "status", "backend", "backend_version",
                "size_bytes", "gzip_bytes", "init_ms", "first_ms", *(f"latency_{k}_ms" for k in LATENCY_KEYS),
@@ -85,31 +84,8 @@ def read_bench_json(path) -> dict:
         raise UserError(f"{path} is not a JSON file ({exc}); pass a bench.json from `edgevision bench`") from None
     if isinstance(doc, dict) and "devices" in doc and "results" in doc:
         raise UserError(f"{path} is a --compare report; pass the bench.json files it was made from")
-    problem = _schema_problem(doc)
-    if problem:
-        raise UserError(f"{path} is not an edgevision bench report ({problem}); "
-                        "pass a bench.json written by `edgevision bench --report DIR`")
+    formats.validate("bench", doc, source=path)
     return doc
-
-
-def _schema_problem(doc) -> str | None:
-    if not isinstance(doc, dict):
-        return "not a JSON object"
-    if not isinstance(doc.get("device"), dict):
-        return "no 'device' object"
-    if not isinstance(doc.get("results"), list):
-        return "no 'results' list"
-    for i, row in enumerate(doc["results"]):
-        if not isinstance(row, dict):
-            return f"results[{i}] is not an object"
-        if row.get("status", "ok") == "failed":
-            continue
-        missing = [k for k in ROW_KEYS if k not in row]
-        if missing:
-            return f"results[{i}] lacks {', '.join(missing)}"
-        if not isinstance(row["latency_ms"], dict) or not set(LATENCY_KEYS) <= set(row["latency_ms"]):
-            return f"results[{i}].latency_ms lacks {', '.join(LATENCY_KEYS)}"
-    return None
 
 
 def merge(paths) -> dict:

@@ -6,6 +6,7 @@ import pytest
 
 from edgevision.bench import plots
 from edgevision.data import load_images
+from tests.formats_check import assert_valid
 
 DESIGN_ROW_KEYS = {"model", "format", "quantization", "threads", "size_bytes", "init_ms", "first_ms", "latency_ms",
                    "fps", "peak_rss_mb"}
@@ -21,6 +22,7 @@ def test_bench_measures_each_model_and_reports_a_broken_one_as_failed(cli, refer
     result = cli("bench", tflite, broken_tflite, onnx_model, "--threads", "1", *FAST, "--report", out, "--json")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
+    assert doc == assert_valid("bench", out / "bench.json")
     assert {"cpu_model", "cpu_cores", "architecture", "os", "python", "runtimes", "thermal"} <= set(doc["device"])
     rows = {r["model"]: r for r in doc["results"]}
     assert len(rows) == 3
@@ -63,6 +65,7 @@ def test_nothing_measurable_exits_2_but_writes_the_report(cli, broken_tflite, tm
     assert result.returncode == 2
     assert "no model could be measured" in result.stderr
     assert "failed" in (tmp_path / "r" / "bench.md").read_text()
+    assert_valid("bench", tmp_path / "r" / "bench.json")
 
 
 @pytest.mark.parametrize("args, words", [

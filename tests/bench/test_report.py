@@ -5,6 +5,7 @@ import json
 import pytest
 
 from edgevision.bench import outputs, plots, report
+from tests.formats_check import assert_valid
 
 
 def row(model, threads, p50, accuracy=None, size=1_000_000):
@@ -51,7 +52,7 @@ def test_compare_puts_devices_side_by_side(cli, two_devices, tmp_path):
     out = tmp_path / "cmp" / "nested"  # created if missing
     result = cli("bench", "--compare", *two_devices, "--report", out)
     assert result.returncode == 0, result.stderr
-    doc = json.loads((out / "bench.json").read_text())
+    doc = assert_valid("bench", out / "bench.json")
     assert [d["name"] for d in doc["devices"]] == ["laptop", "Raspberry Pi 4 Model B"]
     assert {r["device"] for r in doc["results"]} == {"laptop", "Raspberry Pi 4 Model B"}
     header, *lines = [line for line in (out / "bench.md").read_text().splitlines() if line.startswith("| ")]
@@ -90,6 +91,7 @@ def test_tables_csv_and_html_written(tmp_path):
     paths, note = outputs.write_report(doc, tmp_path / "r")
     names = {p.name for p in paths}
     assert {"bench.json", "bench.csv", "bench.md", "bench.html"} <= names
+    assert_valid("bench", tmp_path / "r" / "bench.json")
     csv_lines = (tmp_path / "r" / "bench.csv").read_text().splitlines()
     assert csv_lines[0].startswith("device,model,format") and len(csv_lines) == 5
     assert "failed" in csv_lines[-1] and "not TFLite" in csv_lines[-1]

@@ -3,6 +3,8 @@ import json
 import cv2
 import pytest
 
+from tests.formats_check import assert_valid
+
 
 @pytest.mark.slow
 def test_demo_runs_the_whole_pipeline_and_links_it(cli, tmp_path):
@@ -16,15 +18,16 @@ def test_demo_runs_the_whole_pipeline_and_links_it(cli, tmp_path):
         assert linked in page and (out / linked).is_file()
     video = cv2.VideoCapture(str(out / "video" / "annotated.mp4"))
     assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) >= 100
-    bench = json.loads((out / "bench" / "bench.json").read_text())
+    bench = assert_valid("bench", out / "bench" / "bench.json")
     assert {r["status"] for r in bench["results"]} == {"ok"}
     assert len(list((out / "predict").glob("*.png"))) == 8
     assert "[6/6] report" in result.stderr
     assert all(0 <= t < 1800 for t in doc["step_seconds"].values()), doc["step_seconds"]
     # fine-tuned from the project's pretrained backbone, the model really learns the shapes
-    metrics = json.loads((out / "train" / "metrics.json").read_text())
+    metrics = assert_valid("metrics", out / "train" / "metrics.json")
+    assert_valid("sidecar", out / "train" / "model.json")
     assert metrics["test_accuracy"] >= 0.9
-    export = json.loads((out / "export" / "export_report.json").read_text())
+    export = assert_valid("export_report", out / "export" / "export_report.json")
     assert all(a["passed"] for a in export["artifacts"]), export["artifacts"]
 
 

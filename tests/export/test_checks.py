@@ -8,6 +8,7 @@ import pytest
 
 from edgevision.errors import CheckFailed
 from tests.export.conftest import save_with_sidecar
+from tests.formats_check import assert_valid
 
 LABELS = ["circle", "square", "triangle", "star"]
 
@@ -31,7 +32,7 @@ def test_int8_below_threshold_exits_3_keeps_files_and_names_the_worst_layers(cli
     assert result.returncode == 3, result.stderr
     assert "check failed: model_int8.tflite (top-1 agreement" in result.stderr
     report = json.loads(result.stdout)
-    assert report == json.loads((out / "export_report.json").read_text())
+    assert report == assert_valid("export_report", out / "export_report.json")
     (artifact,) = report["artifacts"]
     assert artifact["passed"] is False and (out / "model_int8.tflite").is_file()
     layers = report["quantization_debugger"]["layers"]
@@ -45,6 +46,7 @@ def test_keep_float_auto_buys_back_the_agreement(fragile_model, tmp_path):
 
     options = ExportOptions(quantize=("int8",), io_dtype="float32", keep_float=("auto",), calib_count=40)
     report = export_model(fragile_model, tmp_path, options)
+    assert_valid("export_report", tmp_path / "export_report.json")
     attempts = report["keep_float"]["attempts"]
     assert attempts[-1]["passed"] is True and attempts[-1]["agreement_gain"] > 0.5
     assert all(a["size_bytes"] > 0 and a["latency_ms"] is not None for a in attempts)

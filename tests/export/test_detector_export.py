@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.detector_models import DATA, SIZE
+from tests.formats_check import assert_valid
 from tests.numerics import assert_same_detections
 
 NAMES = ("model_fp32.tflite", "model_int8.tflite", "model_onnx_fp32.onnx", "model_onnx_int8.onnx")
@@ -20,7 +21,7 @@ def test_files_sidecars_and_report(exported_detector):
     for name in NAMES:
         assert (out / name).is_file() and (out / name).with_suffix(".json").is_file()
     assert (out / "labels.txt").read_text().split() == ["circle", "square", "triangle", "star"]
-    saved = json.loads((out / "export_report.json").read_text())
+    saved = assert_valid("export_report", out / "export_report.json")
     assert saved["task"] == "detect" and saved["keras"]["map50"] is not None
     assert saved["evaluation"]["images"] == 20 and saved["calibration"]["images"] == 32
     by_name = {Path(a["path"]).name: a for a in saved["artifacts"]}
@@ -36,7 +37,7 @@ def test_files_sidecars_and_report(exported_detector):
     markdown = (out / "export_report.md").read_text()
     assert "mAP@.5" in markdown and "model_int8.tflite" in markdown
     for name in NAMES:
-        sidecar = json.loads((out / name).with_suffix(".json").read_text())
+        sidecar = assert_valid("sidecar", (out / name).with_suffix(".json"))
         assert sidecar["task"] == "detect" and sidecar["output_layout"] == "ssd_postprocessed"
         assert sidecar["labels"] == ["circle", "square", "triangle", "star"] and sidecar["anchors"] is None
         assert sidecar["extra"]["postprocess"]["max_detections"] == 100

@@ -8,6 +8,7 @@ import pytest
 
 from edgevision.export import embed
 from edgevision.metadata import read_sidecar
+from tests.formats_check import assert_valid
 
 # These share one export of a model trained for ~45 s (session fixture): slow as a group.
 pytestmark = pytest.mark.slow
@@ -30,7 +31,9 @@ def test_every_artifact_has_its_files_and_report_entry(exported):
         assert path.is_file() and path.with_suffix(".json").is_file()
         assert artifact["size_bytes"] == path.stat().st_size
     assert (out / "labels.txt").read_text().split() == ["circle", "square", "triangle", "star"]
-    on_disk = json.loads((out / "export_report.json").read_text())
+    on_disk = assert_valid("export_report", out / "export_report.json")
+    for artifact in on_disk["artifacts"]:
+        assert_valid("sidecar", Path(artifact["path"]).with_suffix(".json"))
     assert on_disk["artifacts"] == json.loads(json.dumps(report["artifacts"]))
     assert "| model_int8.tflite |" in (out / "export_report.md").read_text()
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporary files left behind"

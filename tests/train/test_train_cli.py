@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
+from tests.formats_check import assert_valid
 
 TINY = ("--model", "mobilenet_v2", "--alpha", "0.35", "--input-size", "32", "--weights", "none", "--batch-size", "16")
 
@@ -70,12 +71,12 @@ def test_a_tiny_run_writes_every_file_and_the_sidecar(pruned_run, cli):
         assert (out / name).stat().st_size > 0, name
     assert not (out / ".checkpoint").exists()
     assert (out / "labels.txt").read_text().split() == ["circle", "square", "triangle", "star"]
-    info = json.loads((out / "model.json").read_text())
+    info = assert_valid("sidecar", out / "model.json")
     assert info["task"] == "classify" and info["architecture"] == "mobilenet_v2" and info["alpha"] == 0.35
     assert info["input_size"] == [32, 32] and info["mean"] == [127.5] * 3 and info["std"] == [127.5] * 3
     assert info["output_layout"] == "probabilities" and info["labels"][0] == "circle"
     assert info["extra"]["data"] == {"source": "synthetic:shapes:200", "seed": 0, "split": [0.8, 0.1, 0.1]}
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = assert_valid("metrics", out / "metrics.json")
     assert metrics["task"] == "classify" and 0 <= metrics["test_accuracy"] <= 1
     assert set(metrics["per_class"]) == {"circle", "square", "triangle", "star"}
     assert {"precision", "recall"} <= set(metrics["per_class"]["star"])

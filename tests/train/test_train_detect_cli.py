@@ -5,6 +5,8 @@ import re
 
 import pytest
 
+from tests.formats_check import assert_valid
+
 
 @pytest.mark.parametrize("args, words", [
     (["--model", "mobilenet_v2", "--data", "synthetic:shapes-det"], "ssdlite_mobilenet_v2"),
@@ -49,12 +51,12 @@ def test_tiny_detect_run_stops_at_the_time_limit_and_writes_the_run_folder(cli, 
     summary = json.loads(result.stdout)
     for name in ("model.keras", "model.json", "labels.txt", "history.json", "metrics.json", "training_curves.png"):
         assert (out / name).is_file(), name
-    sidecar = json.loads((out / "model.json").read_text())
+    sidecar = assert_valid("sidecar", out / "model.json")
     assert sidecar["task"] == "detect" and sidecar["output_layout"] == "ssd_raw"
     assert sidecar["labels"] == ["circle", "square", "triangle", "star"]
     assert len(sidecar["anchors"]) == 6 * 6 * 3 + (3 * 3 + 2 * 2 + 1 + 1 + 1) * 6
     assert sidecar["box_scales"] == [10.0, 10.0, 5.0, 5.0]
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = assert_valid("metrics", out / "metrics.json")
     assert metrics["task"] == "detect" and 0.0 <= metrics["map50_95"] <= metrics["map50"] <= 1.0
     assert summary["map50"] == metrics["map50"]
     assert "stopped at the --time limit" in result.stderr
