@@ -128,8 +128,8 @@ def test_tflite_onnx_and_keras_give_the_same_boxes(exported_detector):
     import keras
 
     from edgevision.data.detection import load_detection
-    from edgevision.export.detection import keras_detections
     from edgevision.export.ssd_postprocess import PostProcess
+    from edgevision.export.tasks.detect import keras_detections
     from edgevision.metadata import read_sidecar
     from edgevision.runtime import load
 
@@ -245,14 +245,18 @@ def test_eval_data_from_a_yolo_folder(exported_detector, tmp_path, cli):
 
 def test_detector_map_checks():
     """Float detector files must match Keras' mAP within 0.01; int8 may lose at most --max-map-drop."""
-    from edgevision.export.detection import _check
+    from edgevision.export.options import ExportOptions
+    from edgevision.export.tasks.detect import check
+
+    def checked(entry, keras_map, max_map_drop):
+        return check(entry, entry["quantization"], keras_map, ExportOptions(max_map_drop=max_map_drop))
 
     keras_map = {"map50": 0.80, "map50_95": 0.50}
     fp32 = {"quantization": "none", "map50": 0.795, "map50_95": 0.505}
-    assert _check(fp32, keras_map, 0.05) == []
-    assert _check({**fp32, "map50_95": 0.48}, keras_map, 0.05) == [
+    assert checked(fp32, keras_map, 0.05) == []
+    assert checked({**fp32, "map50_95": 0.48}, keras_map, 0.05) == [
         "mAP@[.5:.95] 0.480 differs from Keras 0.500 by 0.020 > 0.01"]
     int8 = {"quantization": "int8", "map50": 0.76, "map50_95": 0.30}
-    assert _check(int8, keras_map, 0.05) == []
-    assert _check(int8, keras_map, 0.02) == ["mAP@.5 drop 0.040 > 0.02"]
-    assert _check(int8, None, 0.0) == []
+    assert checked(int8, keras_map, 0.05) == []
+    assert checked(int8, keras_map, 0.02) == ["mAP@.5 drop 0.040 > 0.02"]
+    assert checked(int8, None, 0.0) == []
