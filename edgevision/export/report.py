@@ -1,4 +1,5 @@
-"""`export_report.json` / `.md` and the terminal table: size, gzip size and parity per artifact."""
+"""`export_report.json` / `.md` and the terminal table: size, gzip size and the task's measurement per
+artifact, in the columns the task (`export.tasks`) names."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from edgevision import atomic
+from edgevision.export import tasks
 from edgevision.runtime.backends import EXACT_INT8_PRODUCTS
 
 ONNX_EXACT_OPTION = ", ".join(f"{key}={value}" for key, value in EXACT_INT8_PRODUCTS.items())
-COLUMNS = ("file", "size", "gzip", "ratio", "agreement", "accuracy", "drop", "max diff", "ms", "passed")
 
 
 class Stages:
@@ -52,6 +53,7 @@ def size_entry(path: Path, fmt: str, quantization: str, fp32_bytes: int) -> dict
 
 
 def build(ctx, sections: dict, seconds: float, stages: Stages | None = None) -> dict:
+    """export_report.json: the keys every task writes, then the task's own, in the task's order."""
     evaluation = ctx.evaluation
     artifacts = ctx.artifacts
     rescued = {a["path"] for a in artifacts if a.get("kept_float") and a["passed"]}
@@ -63,25 +65,31 @@ def build(ctx, sections: dict, seconds: float, stages: Stages | None = None) -> 
     from edgevision.export.onnx import int8_saturates_here
 
     onnx_int8 = any(a["format"] == "onnx" and a["quantization"] == "int8" for a in artifacts)
-    return {
+    fields = {
         "source": str(ctx.model_path.resolve()),
         "passed": passed,
         "fp32_weight_bytes": 4 * ctx.model.count_params(),
         "evaluation": None if evaluation is None else {"images": int(len(evaluation.images)), "source": evaluation.origin},
         "calibration": None if ctx.calibration is None else {"images": int(len(ctx.calibration.images)),
                                                                "source": ctx.calibration.origin},
-        "min_agreement": ctx.options.min_agreement,
         "seconds": round(seconds, 1),
         "stage_seconds": None if stages is None else stages.rounded(),
         "artifacts": artifacts,
         "onnx_int8_saturating_cpu": int8_saturates_here() if onnx_int8 else None,
-        **sections,
+        **ctx.task.report_fields(ctx.options, ctx.reference, ctx.graph),
     }
+    return {**{key: fields[key] for key in ctx.task.report_keys}, **sections}
 
 
 def format_value(value, kind):
+    if kind == "passed":
+        return {True: "yes", False: "NO", None: "-"}[value]
     if value is None:
         return "-"
+    if kind == "name":
+        return Path(value).name
+    if kind == "map":
+        return f"{value:.3f}"
     if kind == "bytes":
         return f"{value / 1e6:.2f} MB" if value >= 1e5 else f"{value / 1e3:.1f} kB"
     if kind == "pct":
@@ -97,26 +105,25 @@ def format_value(value, kind):
     return str(value)
 
 
+def _task(result: dict):
+    return tasks.by_name(result.get("task", "classify"))
+
+
 def rows(result: dict) -> list[list[str]]:
-    out = []
-    for a in result["artifacts"]:
-        status = {True: "yes", False: "NO", None: "-"}[a["passed"]]
-        out.append([
-            Path(a["path"]).name, format_value(a["size_bytes"], "bytes"), format_value(a["gzip_bytes"], "bytes"),
-            format_value(a["size_ratio"], "ratio"), format_value(a["top1_agreement"], "pct"), format_value(a["accuracy"], "pct"),
-            format_value(a.get("accuracy_drop"), "points"), format_value(a["max_abs_diff"], "float"), format_value(a.get("latency_ms"), "ms"), status,
-        ])
-    return out
+    """One row of the task's columns per artifact."""
+    columns = _task(result).columns
+    return [[format_value(a.get(c.key), c.kind) for c in columns] for a in result["artifacts"]]
 
 
 def table(result: dict) -> str:
-    """A fixed-width table for the terminal."""
-    if result.get("task") == "detect":
-        from edgevision.export import detection
-
-        return detection.table(result)
-    body = [list(COLUMNS), *rows(result)]
-    widths = [max(len(r[i]) for r in body) for i in range(len(COLUMNS))]
+    """A fixed-width table for the terminal: the task's columns, its reference row, then the notes."""
+    task = _task(result)
+    body = [[c.title for c in task.columns]]
+    reference = task.reference_row(result)
+    if reference is not None:
+        body.append(["Keras (reference)"] + [format_value(reference.get(c.key), c.kind) for c in task.columns[1:]])
+    body += rows(result)
+    widths = [max(len(r[i]) for r in body) for i in range(len(task.columns))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in body]
     return "\n".join(lines + near_tie_lines(result) + onnx_int8_lines(result) + _time_lines(result))
 
@@ -149,14 +156,16 @@ def _time_lines(result: dict) -> list[str]:
 
 
 def markdown(result: dict) -> str:
-    lines = [f"# Export report: {Path(result['source']).name}", ""]
+    task = _task(result)
+    titles = [c.title for c in task.columns]
+    lines = [f"# Export report: {Path(result['source']).name}{task.title}", ""]
     if result["evaluation"]:
-        lines.append(f"Parity measured on {result['evaluation']['images']} held-out images from "
-                     f"{result['evaluation']['source']}.")
+        lines.append(task.evaluation_line(result))
     if result["calibration"]:
         lines.append(f"int8 calibrated on {result['calibration']['images']} images from "
                      f"{result['calibration']['source']}.")
-    lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += task.check_lines(result)
+    lines += ["", "| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
     lines += ["| " + " | ".join(r) + " |" for r in rows(result)]
     lines += ["", *near_tie_lines(result)] if near_tie_lines(result) else []
     lines += ["", *onnx_int8_lines(result)] if onnx_int8_lines(result) else []
@@ -170,11 +179,12 @@ def markdown(result: dict) -> str:
         lines += [f"| {w['layer']} | {w['op']} | {w['rmse_over_scale']:.3f} |" for w in debug["layers"]]
     keep = result.get("keep_float")
     if keep:
-        lines += ["", "## Layers kept in float", "", "| layers | agreement | gain | size | latency ms |",
+        measure, gain = task.keep_float.measure, task.keep_float.gain
+        lines += ["", "## Layers kept in float", "", f"| layers | {measure.title} | gain | size | latency ms |",
                   "|---|---|---|---|---|"]
         for t in keep["attempts"]:
-            lines.append(f"| {len(t['layers'])} | {format_value(t['top1_agreement'], 'pct')} | "
-                         f"{format_value(t['agreement_gain'], 'pct')} | {format_value(t['size_bytes'], 'bytes')} | "
+            lines.append(f"| {len(t['layers'])} | {format_value(t[measure.key], measure.kind)} | "
+                         f"{format_value(t[gain], measure.kind)} | {format_value(t['size_bytes'], 'bytes')} | "
                          f"{format_value(t['latency_ms'], 'ms')} |")
     return "\n".join(lines) + "\n"
 

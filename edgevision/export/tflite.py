@@ -77,13 +77,7 @@ class Converter:
             raise ValueError("int8 quantization needs a representative dataset")
         flatbuffer = self._int8(representative, io_dtype)
         if not allow_float_fallback:
-            # The quantizer quietly leaves ops without an int8 kernel in float.
-            floating = float_ops(flatbuffer)
-            if floating:
-                raise UserError(
-                    f"op(s) {', '.join(floating)} cannot be integer-quantized: pass --allow-float-fallback to keep "
-                    "them in float (slower on int8-only accelerators), or replace those layers"
-                )
+            require_integer(flatbuffer)
         return flatbuffer
 
     def _int8(self, representative, io_dtype: str) -> bytes:
@@ -99,6 +93,56 @@ class Converter:
         except Exception as exc:
             raise explain_conversion_error(exc, "int8") from exc
         return bytes(tf_convert.deduplicate_readonly_buffers(quantized))
+
+
+class CustomOpConverter:
+    """Every TFLite mode of a SavedModel holding one custom op (a detector's TFLite_Detection_PostProcess):
+    built-in ops plus that op, nothing else. int8 quantizes the network and keeps float32 outputs,
+    which the custom op dequantizes its inputs into (as in the TF Object Detection API)."""
+
+    def __init__(self, saved_model_dir, custom_op: str):
+        self.saved_model_dir = str(saved_model_dir)
+        self.custom_op = custom_op
+
+    def convert(self, quantize="none", io_dtype="int8", representative=None, allow_float_fallback=False) -> bytes:
+        import tensorflow as tf
+
+        converter = tf.lite.TFLiteConverter.from_saved_model(self.saved_model_dir)
+        converter.allow_custom_ops = True  # for the one custom op only: checked below
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if quantize != "none":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "fp16":
+            converter.target_spec.supported_types = [tf.float16]
+        if quantize == "int8":
+            converter.representative_dataset = representative
+            ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            if allow_float_fallback:
+                ops.append(tf.lite.OpsSet.TFLITE_BUILTINS)
+            converter.target_spec.supported_ops = ops
+            converter.inference_input_type = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_dtype]
+        try:
+            flatbuffer = converter.convert()
+        except Exception as exc:
+            raise explain_conversion_error(exc, quantize) from exc
+        custom = custom_ops(flatbuffer)
+        if custom != [self.custom_op]:
+            raise UserError(f"the TFLite model has custom ops {custom or 'none'}, expected only "
+                            f"{self.custom_op}: the post-processing did not fuse (report this)")
+        if quantize == "int8" and not allow_float_fallback:
+            require_integer(flatbuffer, allowed=("CUSTOM", self.custom_op))
+        return flatbuffer
+
+
+def require_integer(flatbuffer: bytes, allowed: tuple[str, ...] = ()) -> None:
+    """UserError naming the ops of an int8 model that still compute in float (the quantizer quietly
+    leaves ops without an int8 kernel in float), `allowed` ones aside."""
+    floating = [op for op in float_ops(flatbuffer) if op not in allowed]
+    if floating:
+        raise UserError(
+            f"op(s) {', '.join(floating)} cannot be integer-quantized: pass --allow-float-fallback to keep "
+            "them in float (slower on int8-only accelerators), or replace those layers"
+        )
 
 
 def convert(

@@ -140,3 +140,4 @@ def test_unknown_format_or_quantization_names_the_choices(cli, tmp_path, option,
     assert line == f"edgevision export: error: argument {option}: {named} is not one of {choices} " \
                    "(give one or several, comma-separated)"
     assert not (tmp_path / "out").exists()
+

@@ -22,10 +22,10 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
+from edgevision.data.detection.records import DetectionData, Record
 from edgevision.data.folders import SPLIT_FOLDERS, find_split_folder
 from edgevision.data.images import BadImage, as_size, read_image, resize
 from edgevision.errors import UserError
@@ -44,24 +44,6 @@ FAULT_WORDS = {
     "missing_image": "missing image file(s) skipped",
     "bad_image": "unusable image file(s) skipped",
 }
-
-
-class DetectionData(NamedTuple):
-    images: np.ndarray
-    boxes: list
-    classes: list
-    class_names: list
-
-
-@dataclass
-class Record:
-    """One annotated image as a reader found it. Boxes are pixels, or fractions of the image
-    size when `normalised` (YOLO); class id -1 marks a class name the class list lacks."""
-
-    path: Path
-    boxes: np.ndarray
-    classes: np.ndarray
-    normalised: bool = False
 
 
 @dataclass

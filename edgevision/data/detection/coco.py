@@ -33,7 +33,7 @@ def find_json(path: Path) -> Path | None:
 
 def read(path: Path, class_names=None):
     """(class names, records, faults) from a COCO JSON file, or a folder holding exactly one."""
-    from edgevision.data.detection import Record
+    from edgevision.data.detection.records import Record
 
     json_path = find_json(path)
     try:

@@ -47,7 +47,7 @@ def split_count(source: str, split: str) -> int:
 
 def generate(source: str, split: str, size=NATIVE_SIZE, seed: int = 0, limit=None):
     """DetectionData (images, boxes, classes, class names) of one split at `size` (N or (H, W))."""
-    from edgevision.data.detection import DetectionData
+    from edgevision.data.detection.records import DetectionData
 
     height, width = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
     count = split_count(source, split)

@@ -25,7 +25,7 @@ def looks_like(path: Path) -> bool:
 
 def read(path: Path, class_names=None):
     """(class names, records, faults) from a VOC folder."""
-    from edgevision.data.detection import Record
+    from edgevision.data.detection.records import Record
 
     folder = path / "Annotations" if (path / "Annotations").is_dir() else path
     xml_files = sorted(folder.glob("*.xml"))

@@ -30,7 +30,7 @@ def looks_like(path: Path) -> bool:
 
 def read(path: Path, class_names=None):
     """(class names, records, faults) from a YOLO folder."""
-    from edgevision.data.detection import Record
+    from edgevision.data.detection.records import Record
 
     names = list(class_names) if class_names is not None else read_class_list(path)
     image_dir = path / "images" if (path / "images").is_dir() else path
