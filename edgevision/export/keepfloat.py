@@ -1,9 +1,8 @@
 """When int8 falls short: name the layers that lose the most, and keep them in float if asked.
 
 `--keep-float auto` leaves the 1, 3, then 8 worst layers in float, stopping at the first
-re-export that passes the task's check (`--min-agreement`, or `--max-map-drop` for a detector);
-`--keep-float NAME,...` keeps the named layers. Every attempt is reported with the measurement
-(agreement, or mAP@.5), size and latency it buys over plain int8.
+re-export that reaches `--min-agreement`; `--keep-float NAME,...` keeps the named layers.
+Every attempt is reported with the agreement, size and latency it buys over plain int8.
 """
 
 from __future__ import annotations
@@ -24,10 +23,9 @@ def run(ctx, finish_tflite, log) -> dict:
     wanted = ctx.options.keep_float
     if baseline is None or (baseline["passed"] is not False and not wanted):
         return {}
-    how = ctx.task.keep_float
     representative = calibration.representative_dataset(ctx.calibration.images, ctx.info)
     log("measuring per-layer int8 error (QuantizationDebugger) ...")
-    worst = debugger.layer_errors(ctx.saved_model, representative, top=max(AUTO_STEPS), custom_op=how.custom_op)
+    worst = debugger.layer_errors(ctx.saved_model, representative, top=max(AUTO_STEPS))
     sections = {"quantization_debugger": {"artifact": baseline["path"], "metric": "rmse / scale",
                                           "layers": worst}}
     if not wanted:
@@ -40,12 +38,10 @@ def run(ctx, finish_tflite, log) -> dict:
     attempts = []
     for layers in candidates:
         log(f"re-exporting int8 with {len(layers)} layer(s) in float ...")
-        flatbuffer = debugger.convert_keeping_float(ctx.saved_model, representative, layers, ctx.options.io_dtype,
-                                                    how.output_dtype, how.custom_op)
+        flatbuffer = debugger.convert_keeping_float(ctx.saved_model, representative, layers, ctx.options.io_dtype)
         name = f"{ctx.model_path.stem}_int8_keepfloat.tflite"
-        extra = {**ctx.task.artifact_extra(ctx.graph), "kept_float": layers}
-        entry = finish_tflite(ctx, flatbuffer, "int8", name, extra, {"kept_float": layers})
-        attempts.append(_gain(entry, baseline, layers, how.measure.key, how.gain))
+        entry = finish_tflite(ctx, flatbuffer, "int8", name, {"kept_float": layers}, {"kept_float": layers})
+        attempts.append(_gain(entry, baseline, layers))
         ctx.artifacts = [a for a in ctx.artifacts if a["path"] != entry["path"]] + [entry]
         if entry["passed"] is not False:
             break
@@ -53,7 +49,7 @@ def run(ctx, finish_tflite, log) -> dict:
     return sections
 
 
-def _gain(entry: dict, baseline: dict, layers: list[str], measure: str, gain: str) -> dict:
+def _gain(entry: dict, baseline: dict, layers: list[str]) -> dict:
     def delta(key):
         if entry.get(key) is None or baseline.get(key) is None:
             return None
@@ -61,8 +57,8 @@ def _gain(entry: dict, baseline: dict, layers: list[str], measure: str, gain: st
 
     return {
         "layers": layers,
-        measure: entry[measure],
-        gain: delta(measure),
+        "top1_agreement": entry["top1_agreement"],
+        "agreement_gain": delta("top1_agreement"),
         "size_bytes": entry["size_bytes"],
         "size_increase_bytes": delta("size_bytes"),
         "latency_ms": entry["latency_ms"],

@@ -19,7 +19,7 @@ import numpy as np
 from edgevision.errors import UserError
 from edgevision.export import calibration, ssd_postprocess
 from edgevision.export import tflite as tflite_export
-from edgevision.export.tasks.interface import Column, KeepFloat, Task
+from edgevision.export.tasks.interface import Column, Task
 from edgevision.metadata import ModelInfo
 from edgevision.runtime.detection import BOX_CODER_SCALES
 from edgevision.runtime.preprocess import normalise
@@ -33,8 +33,8 @@ COLUMNS = (
 )
 REPORT_KEYS = ("source", "task", "passed", "fp32_weight_bytes", "evaluation", "calibration", "keras", "max_map_drop",
                "map_drop_goal", "postprocess", "seconds", "artifacts")
-# --keep-float: the network's layers go back to float, the post-processing op stays, outputs stay float32
-KEEP_FLOAT = KeepFloat(Column("mAP@.5", "map50", "map"), "map50_gain", ssd_postprocess.CUSTOM_OP, "float32")
+KEEP_FLOAT_REFUSAL = ("--keep-float works for classifiers only: a detector's int8 file holds the "
+                      "TFLite_Detection_PostProcess op, which the per-layer re-export does not carry; leave it out")
 
 
 class Graph(NamedTuple):
@@ -217,5 +217,5 @@ TASK = Task(
     tflite_metadata=tflite_metadata, onnx_graph=onnx_graph, onnx_artifact=onnx_artifact, sidecar=sidecar,
     artifact_extra=artifact_extra, report_fields=report_fields, report_keys=REPORT_KEYS, columns=COLUMNS,
     reference_row=reference_row, title=" (detector)", evaluation_line=evaluation_line, check_lines=check_lines,
-    keep_float=KEEP_FLOAT,
+    keep_float=KEEP_FLOAT_REFUSAL,
 )
