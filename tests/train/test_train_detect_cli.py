@@ -11,7 +11,12 @@ import pytest
     (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes"], "not a detection dataset"),
     (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det:3"], "shapes-det:N"),
     (["--model", "ssdlite_mobilenet_v2", "--data", "MISSING"], "does not exist"),
-    (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det", "--prune", "0.5"], "--prune"),
+    (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det", "--prune", "1.0"], "outside [0, 1)"),
+    (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det", "--prune", "0.5", "--time", "5"],
+     "give --fine-tune-epochs, not --time"),
+    (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det", "--prune", "0.5",
+      "--fine-tune-epochs", "0"], "--prune happens during fine-tuning"),
+    (["--data", "synthetic:shapes-det"], "give --model and --data, e.g. --model ssdlite_mobilenet_v2"),
     (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det", "--time", "0"], "--time must be a positive number"),
 ])
 def test_bad_detect_arguments_exit_2_with_one_line(cli, tmp_path, args, words):
