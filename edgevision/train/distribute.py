@@ -3,7 +3,8 @@
 mirrored: synchronous data parallelism over the GPUs of one machine, or over every logical
 CPU device when there is no GPU (that is how the tests run it on two logical CPUs).
 multiworker: MultiWorkerMirroredStrategy over the machines named in the TF_CONFIG
-environment variable (see the TensorFlow guide "Multi-worker training with Keras").
+environment variable (see the TensorFlow guide "Multi-worker training with Keras"); every
+worker runs the same command, and only the chief (`is_chief`) writes the run folder.
 """
 
 from __future__ import annotations

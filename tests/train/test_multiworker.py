@@ -8,6 +8,7 @@ import json
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -70,4 +71,4 @@ def test_two_workers_train_one_run_folder_written_by_the_chief(task, tmp_path, c
     exported = cli("export", chief / "model.keras", "--out", tmp_path / "export", "--json")
     assert exported.returncode == 0, exported.stderr[-3000:]
     artifact = json.loads(exported.stdout)["artifacts"][0]
-    assert artifact["format"] == "tflite" and (tmp_path / "export" / artifact["path"]).is_file()
+    assert artifact["format"] == "tflite" and Path(artifact["path"]).is_file()
