@@ -194,7 +194,10 @@ class _Progress:
                 row[key] = value
         for key, value in row.items():
             self.history.setdefault(key, []).append(None if value is None else float(value))
-        self.save_checkpoint()
+        # A --time run saves its checkpoint on Ctrl-C only: writing one after every epoch (a few
+        # seconds each) would come out of its time budget.
+        if self.config.time_limit is None:
+            self.save_checkpoint()
 
     def save_checkpoint(self):
         state = {"task": "detect", "config": asdict(self.config), "phase": self.phase,
