@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 from edgevision.errors import UserError
 
@@ -15,7 +16,7 @@ ORDER = 20
 
 def configure(parser):
     from edgevision.metadata import TASKS
-    from edgevision.train.distribute import STRATEGIES
+    from edgevision.train.options import AUGMENTATION, STRATEGIES
 
     parser.add_argument("--model", help="architecture (see `edgevision models`), e.g. mobilenet_v2")
     parser.add_argument("--data", help="image folder (one sub-folder per class) or synthetic:shapes[:N]")
@@ -40,7 +41,7 @@ def configure(parser):
     parser.add_argument("--time", type=float, default=None, metavar="MINUTES",
                         help="detect: train for at most this long, data loading included; phase 2 runs until then "
                              "(overrides --fine-tune-epochs) with its cosine decay spread over the time left")
-    parser.add_argument("--augment", choices=("full", "flip", "none"), default=None,
+    parser.add_argument("--augment", choices=AUGMENTATION, default=None,
                         help="detect: training augmentation, boxes moving with the pixels: flip (default), full "
                              "(flip, zoom in/out, shift, colour) or none")
     parser.add_argument("--seed", type=int, default=0, help="data split, synthetic data and initialisation seed")
@@ -49,67 +50,73 @@ def configure(parser):
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON document")
 
 
-def run(args) -> int:
-    if args.task == "detect":
-        return run_detect(args)
-    for flag, value in (("--time", args.time), ("--augment", args.augment)):
-        if value is not None:
-            raise UserError(f"{flag} is available with --task detect only: leave it out for classification")
-    if not args.resume and (not args.model or not args.data):
-        raise UserError("give --model and --data (or --resume to continue the run in --out)")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from edgevision.train.classify import TrainConfig, train_classifier, validate
+DETECT_ONLY = (("--time", "time"), ("--augment", "augment"))  # (flag, attribute) classification refuses
+EXAMPLES = {"classify": "--model mobilenet_v2 --data synthetic:shapes",
+            "detect": "--model ssdlite_mobilenet_v2 --data synthetic:shapes-det"}
 
-    config = TrainConfig(
+
+def run(args) -> int:
+    task = check_options(args)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if task == "detect":
+        from edgevision.train.detection import DetectConfig as Config
+        from edgevision.train.detection import train_detector as train
+        from edgevision.train.detection import validate
+    else:
+        from edgevision.train.classify import TrainConfig as Config
+        from edgevision.train.classify import train_classifier as train
+        from edgevision.train.classify import validate
+
+    config = Config(
         model=args.model, data=args.data, out=args.out, alpha=args.alpha, input_size=args.input_size,
         weights=None if args.weights.lower() == "none" else args.weights, prune=args.prune, strategy=args.strategy,
-        learning_rate=args.learning_rate, seed=args.seed, **_given(args, "epochs", "fine_tune_epochs", "batch_size"),
+        learning_rate=args.learning_rate, seed=args.seed, **task_options(args, task),
     )
     if not args.resume:
         validate(config)  # bad input answers before the TensorFlow import
-    summary = train_classifier(config, resume=args.resume, overwrite=args.overwrite,
-                               log=lambda line: print(line, file=sys.stderr))
+    summary = train(config, resume=args.resume, overwrite=args.overwrite, log=lambda line: print(line, file=sys.stderr))
     if summary.get("interrupted"):
         return 130
     if args.json:
         print(json.dumps(summary))
+        return 0
+    if task == "detect":
+        score = f"test mAP@.5 {summary['map50']:.3f}, mAP@[.5:.95] {summary['map50_95']:.3f}"
     else:
-        print(
-            f"trained {summary['architecture']} (alpha {summary['alpha']:g}, {summary['input_size'][0]} px) on "
-            f"{summary['data']}: test accuracy {summary['test_accuracy']:.1%}, sparsity {summary['global_sparsity']:.1%}, "
-            f"{summary['epochs']} epochs in {summary['seconds']:.0f} s -> {summary['model']}"
-        )
-    return 0
-
-
-def run_detect(args) -> int:
-    """`--task detect`: SSDLite on COCO/VOC/YOLO data or synthetic:shapes-det (no --resume, --prune, --strategy)."""
-    if not args.model or not args.data:
-        raise UserError("give --model and --data, e.g. --model ssdlite_mobilenet_v2 --data synthetic:shapes-det")
-    unsupported = [flag for flag, used in (("--resume", args.resume), ("--prune", args.prune > 0),
-                                           ("--strategy", args.strategy != "default")) if used]
-    if unsupported:
-        raise UserError(f"{', '.join(unsupported)} is not available with --task detect yet: leave it out")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from edgevision.train.detection import DetectConfig, train_detector, validate
-
-    config = DetectConfig(
-        model=args.model, data=args.data, out=args.out, alpha=args.alpha, input_size=args.input_size,
-        weights=None if args.weights.lower() == "none" else args.weights, learning_rate=args.learning_rate,
-        seed=args.seed, time_limit=None if args.time is None else args.time * 60,
-        **_given(args, "epochs", "fine_tune_epochs", "batch_size", "augment"),
+        score = f"test accuracy {summary['test_accuracy']:.1%}"
+    print(
+        f"trained {summary['architecture']} (alpha {summary['alpha']:g}, {summary['input_size'][0]} px) on "
+        f"{summary['data']}: {score}, sparsity {summary['global_sparsity']:.1%}, "
+        f"{summary['epochs']} epochs in {summary['seconds']:.0f} s -> {summary['model']}"
     )
-    validate(config)  # bad input answers before the TensorFlow import
-    summary = train_detector(config, overwrite=args.overwrite, log=lambda line: print(line, file=sys.stderr))
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(
-            f"trained {summary['architecture']} (alpha {summary['alpha']:g}, {summary['input_size'][0]} px) on "
-            f"{summary['data']}: test mAP@.5 {summary['map50']:.3f}, mAP@[.5:.95] {summary['map50_95']:.3f}, "
-            f"{summary['epochs']} epochs in {summary['seconds']:.0f} s -> {summary['model']}"
-        )
     return 0
+
+
+def check_options(args) -> str:
+    """The one check of the options that depend on the task; returns the task (on --resume, the
+    interrupted run's). The values themselves are checked by the task's `validate`."""
+    from edgevision.train.run_folder import resumed_task
+
+    task = args.task
+    if args.resume:
+        task = resumed_task(Path(args.out).expanduser()) or task  # no checkpoint: train() says so
+    elif not args.model or not args.data:
+        raise UserError(f"give --model and --data, e.g. {EXAMPLES[task]} (or --resume to continue the run in --out)")
+    if task != "detect":
+        for flag, name in DETECT_ONLY:
+            if getattr(args, name) is not None:
+                raise UserError(f"{flag} is available with --task detect only: leave it out for classification")
+    return task
+
+
+def task_options(args, task) -> dict:
+    """The options the user gave (not None) that the task's config takes, so that it keeps its own defaults."""
+    options = _given(args, "epochs", "fine_tune_epochs", "batch_size")
+    if task == "detect":
+        options.update(_given(args, "augment"))
+        if args.time is not None:
+            options["time_limit"] = args.time * 60
+    return options
 
 
 def _given(args, *names) -> dict:

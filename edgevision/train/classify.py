@@ -41,6 +41,7 @@ from edgevision.errors import UserError
 from edgevision.metadata import ModelInfo, write_sidecar
 from edgevision.train import features, pruning, report, run_folder
 from edgevision.train.distribute import is_chief, make_strategy
+from edgevision.train.options import check_schedule
 from edgevision.train.pipeline import make_dataset
 
 FINE_TUNE_FRACTION = 0.15  # of the backbone's layers unfrozen in phase 2 (pretrained weights)
@@ -49,7 +50,6 @@ RETRAIN_LR_FACTOR = 0.1  # phase 2's rate over phase 1's when every layer retrai
 CACHED_HEAD_EPOCHS = 20  # default phase 1 epochs when the head trains on cached features
 DEFAULT_EPOCHS = 5  # default phase 1 epochs otherwise, and phase 2's
 AUX_LOSS_WEIGHT = 0.3
-PRUNE_RAMP = 2 / 3  # sparsity reaches its target after this share of the fine-tuning steps
 
 
 @dataclass
@@ -80,16 +80,9 @@ def validate(config: TrainConfig):
     config.alpha = check_alpha(spec, config.alpha)
     size = check_input_size(spec, config.input_size)
     check_weights(spec, config.weights, size)
-    if not 0 <= config.prune < 1:
-        raise UserError(f"--prune {config.prune} is outside [0, 1): give the fraction of weights to zero, e.g. 0.5")
     if config.epochs is None:
         config.epochs = resolve_epochs(spec, config.weights)
-    if config.prune > 0 and config.fine_tune_epochs < 1:
-        raise UserError("--prune happens during fine-tuning: give --fine-tune-epochs 1 or more")
-    if config.epochs < 0 or config.fine_tune_epochs < 0 or config.epochs + config.fine_tune_epochs < 1:
-        raise UserError("--epochs and --fine-tune-epochs must be >= 0 and not both 0")
-    if config.batch_size < 1 or config.learning_rate <= 0:
-        raise UserError("--batch-size and --learning-rate must be positive")
+    check_schedule(config)
     if synthetic.is_synthetic(config.data):
         try:
             synthetic.parse_source(config.data)
@@ -115,8 +108,19 @@ def train_classifier(config: TrainConfig, resume=False, overwrite=False, log=pri
     if state is not None:
         config = TrainConfig(**{**state["config"], "out": str(out)})
     spec, size = validate(config)
-    if state is None:
+    run_folder.check_resumable(state, config.strategy)
+    chief = is_chief(config.strategy)
+    if chief and state is None:
         run_folder.claim(out, resume=False, overwrite=overwrite)
+    with run_folder.worker_folder(out, chief) as folder:
+        summary = _train(config, spec, size, folder, state, log)
+    if not chief and "model" in summary:
+        log("edgevision train: this worker is not the chief: the chief writes the run folder")
+        summary["model"] = str(out / "model.keras")  # the chief's, where it runs
+    return summary
+
+
+def _train(config, spec, size, out, state, log) -> dict:
     started = time.perf_counter()
 
     data = {split: load_images(config.data, split, size, config.seed) for split in ("train", "val", "test")}
@@ -146,7 +150,6 @@ class _Trainer:
     def __init__(self, config, spec, size, class_names, out, strategy, state):
         self.config, self.spec, self.size, self.class_names = config, spec, size, class_names
         self.out, self.strategy = out, strategy
-        self.chief = is_chief(strategy)
         self.pretrained = config.weights not in (None, "none")
         state = state or {}
         self.epochs_done = state.get("epochs_done", 0)
@@ -266,7 +269,6 @@ class _Trainer:
         return True
 
     def _fit_phase(self, phase, first, last, data, interrupt) -> bool:
-        import keras
 
         config = self.config
         info = self.model_info()
@@ -282,29 +284,15 @@ class _Trainer:
         callbacks = []
         self.pruner = None
         if phase == 2 and config.prune > 0:
-            ramp_end = max(1, int(steps * (last - first) * PRUNE_RAMP))
-            self.pruner = pruning.make_callback(
-                config.prune, begin_step=0, end_step=ramp_end, initial_step=(self.epochs_done - first) * steps
-            )
+            self.pruner = pruning.fine_tuning_callback(config.prune, steps, last - first, self.epochs_done - first)
             callbacks.append(self.pruner)
-        trainer = self
-
-        class Progress(keras.callbacks.Callback):
-            def on_train_batch_end(self, batch, logs=None):
-                if interrupt.requested:  # leave at once: stop_training would still run validation
-                    raise _StopRequested
-
-            def on_epoch_end(self, epoch, logs=None):
-                if not interrupt.requested:  # an interrupted epoch is not counted: --resume redoes it
-                    trainer._end_epoch(epoch, logs or {})
-
-        callbacks.append(Progress())
+        callbacks.append(run_folder.stop_and_epoch_callback(interrupt, self._end_epoch))
         verbose = 1 if sys.stderr.isatty() else 2
         with contextlib.redirect_stdout(sys.stderr):
             try:
                 fitted.fit(train, validation_data=val, epochs=last, initial_epoch=max(first, self.epochs_done),
                                callbacks=callbacks, verbose=verbose, shuffle=False)  # the datasets shuffle
-            except _StopRequested:
+            except run_folder.StopRequested:
                 pass
         return interrupt.requested
 
@@ -346,18 +334,14 @@ class _Trainer:
 
     def _save_best(self, val_accuracy):
         self.best = val_accuracy
-        if not self.chief:
-            return
         with atomic.atomic_path(self.out / "model.keras") as tmp:
             self.inference_model().save(tmp)
         write_sidecar(self.out / "model.keras", self.model_info())
         atomic.write_text(self.out / "labels.txt", "".join(f"{name}\n" for name in self.class_names))
 
     def _save_checkpoint(self):
-        if not self.chief:
-            return
         state = {
-            "config": asdict(self.config), "phase": self.phase, "epochs_done": self.epochs_done,
+            "task": "classify", "config": asdict(self.config), "phase": self.phase, "epochs_done": self.epochs_done,
             "best_val_accuracy": self.best, "history": self.history,
             "elapsed_seconds": self.elapsed_before + time.perf_counter() - self.started,
         }
@@ -400,22 +384,17 @@ class _Trainer:
         total_seconds = self.elapsed_before + seconds
         result = {"task": "classify", **metrics, "pruning": {"target": config.prune, **sparsity},
                   "epochs": len(self.history.get("loss", [])), "train_seconds": round(total_seconds, 1)}
-        if self.chief:
-            atomic.write_json(out / "metrics.json", result)
-            atomic.write_json(out / "history.json", self.history)
-            report.plot_history(self.history, out / "training_curves.png")
-            report.plot_confusion(metrics["confusion_matrix"], self.class_names, out / "confusion_matrix.png")
-            write_sidecar(out / "model.keras", self.model_info())
-            run_folder.remove_checkpoint(out)
+        atomic.write_json(out / "metrics.json", result)
+        atomic.write_json(out / "history.json", self.history)
+        report.plot_history(self.history, out / "training_curves.png")
+        report.plot_confusion(metrics["confusion_matrix"], self.class_names, out / "confusion_matrix.png")
+        write_sidecar(out / "model.keras", self.model_info())
+        run_folder.remove_checkpoint(out)
         return {
             "model": str(out / "model.keras"), "architecture": self.spec.name, "alpha": config.alpha,
             "input_size": list(self.size), "data": config.data, "test_accuracy": metrics["test_accuracy"],
             "global_sparsity": sparsity["global_sparsity"], "epochs": result["epochs"], "seconds": result["train_seconds"],
         }
-
-
-class _StopRequested(Exception):
-    """Raised by the progress callback after the batch during which Ctrl-C was pressed."""
 
 
 def _epoch_logs(logs: dict) -> dict:

@@ -27,7 +27,7 @@ import contextlib
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,9 @@ from edgevision import atomic
 from edgevision.errors import UserError
 from edgevision.metadata import ModelInfo, write_sidecar
 from edgevision.runtime.preprocess import normalise
+from edgevision.train import pruning, run_folder
+from edgevision.train.distribute import is_chief, make_strategy
+from edgevision.train.options import AUGMENTATION, check_schedule
 
 DEFAULT_INPUT_SIZE = 160  # the training default; the anchors of a 320 px SSDLite also serve faces and large objects at 160
 # Fine-tuning starts at a thirtieth of the heads' rate: Adam moves every weight by about the rate per
@@ -43,7 +46,6 @@ DEFAULT_INPUT_SIZE = 160  # the training default; the anchors of a 320 px SSDLit
 FINE_TUNE_LR_FACTOR = 1 / 30
 SCRATCH_PHASE_2_LR_FACTOR = 1 / 3  # from scratch no pretrained feature is at stake
 FINE_TUNE_FROM = "block_6_expand"  # the backbone's first layer that fine-tunes (stride 16 on); None: all
-AUGMENTATION = ("full", "flip", "none")
 EVAL_SCORE_THRESHOLD = 0.05  # COCO evaluation wants low-score detections too
 SPLIT = (0.8, 0.1, 0.1)
 
@@ -63,6 +65,8 @@ class DetectConfig:
     seed: int = 0
     time_limit: float | None = None
     augment: str = "flip"
+    prune: float = 0.0
+    strategy: str = "default"
 
 
 def validate(config: DetectConfig):
@@ -77,14 +81,13 @@ def validate(config: DetectConfig):
     config.alpha = check_alpha(spec, config.alpha)
     size = check_input_size(spec, config.input_size or DEFAULT_INPUT_SIZE)
     check_weights(spec, config.weights, size)
-    if config.epochs < 0 or config.fine_tune_epochs < 0 or config.epochs + config.fine_tune_epochs < 1:
-        raise UserError("--epochs and --fine-tune-epochs must be >= 0 and not both 0")
-    if config.batch_size < 1 or config.learning_rate <= 0:
-        raise UserError("--batch-size and --learning-rate must be positive")
+    check_schedule(config)
     if config.augment not in AUGMENTATION:
         raise UserError(f"--augment {config.augment} is unknown: use one of {', '.join(AUGMENTATION)}")
     if config.time_limit is not None and not config.time_limit > 0:
         raise UserError("--time must be a positive number of minutes")
+    if config.time_limit is not None and config.prune > 0:
+        raise UserError("--prune reaches its sparsity over a known number of steps: give --fine-tune-epochs, not --time")
     if is_detection_source(config.data):
         synthetic_det.parse_source(config.data)
     elif isinstance(config.data, str) and config.data.startswith("synthetic:"):
@@ -94,14 +97,30 @@ def validate(config: DetectConfig):
     return spec, size
 
 
-def train_detector(config: DetectConfig, overwrite=False, log=print) -> dict:
-    """Train, write the run folder, return the summary the CLI prints."""
+def train_detector(config: DetectConfig, resume=False, overwrite=False, log=print) -> dict:
+    """Train, write the run folder, return the summary the CLI prints ({"interrupted": True} after Ctrl-C)."""
+    out = Path(config.out).expanduser().resolve()
+    state = run_folder.claim(out, resume, overwrite) if resume else None
+    if state is not None:
+        config = DetectConfig(**{**state["config"], "out": str(out)})
+    spec, size = validate(config)
+    run_folder.check_resumable(state, config.strategy)
+    chief = is_chief(config.strategy)
+    if chief and state is None:
+        run_folder.claim(out, resume=False, overwrite=overwrite)
+    with run_folder.worker_folder(out, chief) as folder:
+        summary = _train(config, spec, size, folder, state, log)
+    if not chief and "model" in summary:
+        log("edgevision train: this worker is not the chief: the chief writes the run folder")
+        summary["model"] = str(out / "model.keras")  # the chief's, where it runs
+    return summary
+
+
+def _train(config, spec, size, out, state, log) -> dict:
     from edgevision.data.detection import load_detection
 
-    spec, size = validate(config)
-    out = Path(config.out).expanduser().resolve()
-    _claim(out, overwrite)
     started = time.perf_counter()
+    progress = _Progress(out, config, state, started)
     data = {split: load_detection(config.data, split, size, config.seed) for split in ("train", "val", "test")}
     class_names = data["train"].class_names
     for split in ("val", "test"):
@@ -111,36 +130,80 @@ def train_detector(config: DetectConfig, overwrite=False, log=print) -> dict:
     import keras
 
     keras.utils.set_random_seed(config.seed)
-    model = _build(config, size, len(class_names))
+    strategy = make_strategy(config.strategy)
+    if config.strategy != "default":
+        log(f"edgevision train: {config.strategy} strategy, {strategy.num_replicas_in_sync} replicas in sync")
+    with strategy.scope():
+        model = _build(config, size, len(class_names))
+    progress.model = model
     anchors = _anchors(size)
     info = model_info(config, spec, size, class_names, anchors)  # training normalises as it describes
-    deadline = None if config.time_limit is None else started + config.time_limit
-    history = _fit(model, config, info, size, anchors, data, deadline, log)
-    seconds = time.perf_counter() - started
+    deadline = None if config.time_limit is None else started + config.time_limit - progress.elapsed_before
+    with run_folder.InterruptFlag() as interrupt:
+        finished = _fit(model, config, info, size, anchors, data, deadline, strategy, progress, interrupt, log)
+    if not finished:
+        log(f"edgevision train: interrupted: checkpoint saved in {out / run_folder.CHECKPOINT}; "
+            f"continue with `edgevision train --out {out} --resume`")
+        return {"interrupted": True, "out": str(out)}
+    history = progress.history
+    seconds = progress.elapsed_before + time.perf_counter() - started
 
     with atomic.atomic_path(out / "model.keras") as tmp:
         model.save(tmp)
     write_sidecar(out / "model.keras", info)
     atomic.write_text(out / "labels.txt", "".join(f"{name}\n" for name in class_names))
-    metrics = evaluate_keras(model, data["test"], info, anchors)
+    saved = keras.models.load_model(out / "model.keras")  # outside the strategy: evaluation needs no other worker
+    metrics = evaluate_keras(saved, data["test"], info, anchors)
+    sparsity = pruning.sparsity_report(saved)
     result = {"task": "detect", "map50": round(metrics["map50"], 6), "map50_95": round(metrics["map50_95"], 6),
-              "num_test_images": metrics["num_images"], "epochs": len(history.get("loss", [])),
-              "train_seconds": round(seconds, 1)}
+              "num_test_images": metrics["num_images"], "pruning": {"target": config.prune, **sparsity},
+              "epochs": len(history.get("loss", [])), "train_seconds": round(seconds, 1)}
     atomic.write_json(out / "metrics.json", result)
     atomic.write_json(out / "history.json", history)
     plot_curves(history, out / "training_curves.png")
+    run_folder.remove_checkpoint(out)
     return {
         "model": str(out / "model.keras"), "architecture": spec.name, "alpha": config.alpha,
         "input_size": list(size), "data": config.data, "map50": result["map50"], "map50_95": result["map50_95"],
-        "epochs": result["epochs"], "seconds": result["train_seconds"],
+        "global_sparsity": sparsity["global_sparsity"], "epochs": result["epochs"], "seconds": result["train_seconds"],
     }
 
 
-def _claim(out: Path, overwrite: bool):
-    """Refuse to mix two runs in one folder unless --overwrite (same rule as classification)."""
-    from edgevision.train import run_folder
+class _Progress:
+    """The run's state that a checkpoint keeps (phase, epochs done, history, time spent), saved after
+    every epoch and on Ctrl-C with the weights and the optimizer (`run_folder.save_checkpoint`)."""
 
-    run_folder.claim(out, resume=False, overwrite=overwrite)
+    def __init__(self, out, config, state, started):
+        state = state or {}
+        self.out, self.config, self.started = out, config, started
+        self.epochs_done = state.get("epochs_done", 0)
+        self.saved_phase = state.get("phase")
+        self.history = state.get("history", {})
+        self.elapsed_before = state.get("elapsed_seconds", 0.0)
+        self.resuming = bool(state)
+        self.model = self.optimizer = self.phase = None
+
+    def end_epoch(self, epoch, logs):
+        import keras
+
+        self.epochs_done = epoch + 1
+        row = {"loss": logs.get("loss"), "val_loss": logs.get("val_loss"), "phase": self.phase,
+               "learning_rate": float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))}
+        for key, value in logs.items():
+            if key.endswith("_loss") and key not in row:
+                row[key] = value
+        for key, value in row.items():
+            self.history.setdefault(key, []).append(None if value is None else float(value))
+        # A --time run saves its checkpoint on Ctrl-C only: writing one after every epoch (a few
+        # seconds each) would come out of its time budget.
+        if self.config.time_limit is None:
+            self.save_checkpoint()
+
+    def save_checkpoint(self):
+        state = {"task": "detect", "config": asdict(self.config), "phase": self.phase,
+                 "epochs_done": self.epochs_done, "history": self.history,
+                 "elapsed_seconds": self.elapsed_before + time.perf_counter() - self.started}
+        run_folder.save_checkpoint(self.out, self.model, self.optimizer, state)
 
 
 def _build(config, size, num_classes):
@@ -165,32 +228,33 @@ def _anchors(size) -> np.ndarray:
     return anchor_boxes(tuple(size))
 
 
-def _fit(model, config, info, size, anchors, data, deadline, log) -> dict:
+def _fit(model, config, info, size, anchors, data, deadline, strategy, progress, interrupt, log) -> bool:
+    """Run the phases' remaining epochs; False when Ctrl-C stopped training (checkpoint saved)."""
     import keras
 
     from edgevision.train import ssd_targets
 
-    training_model = keras.Model(
-        model.inputs, [model.get_layer("box_encodings").output, model.get_layer("class_logits").output]
-    )
+    with strategy.scope():
+        training_model = keras.Model(
+            model.inputs, [model.get_layer("box_encodings").output, model.get_layer("class_logits").output]
+        )
     train = make_dataset(data["train"], config.batch_size, info, size, anchors, augment=config.augment,
                          seed=config.seed)
     val = make_dataset(data["val"], config.batch_size, info, size, anchors)
-    history: dict[str, list] = {}
     pretrained = config.weights is not None
     until_time = deadline is not None  # phase 2 then ends at the time limit, not after fine_tune_epochs
     steps = math.ceil(len(data["train"].images) / config.batch_size)
     epoch_seconds: list[tuple[int, float]] = []  # (phase, seconds) of every epoch so far, validation included
 
     class PhaseCallback(keras.callbacks.Callback):
-        """Records the history; in phase 2 sets the rate along a cosine from `rate` to 0 over the
-        phase's steps, or over the time left before the deadline; stops training in time for the deadline."""
+        """In phase 2 sets the rate along a cosine from `rate` to 0 over the phase's steps, or over the
+        time left before the deadline; stops training in time for the deadline."""
 
-        def __init__(self, phase, rate, decay_steps):
+        def __init__(self, phase, rate, decay_steps, step=0):
             super().__init__()
             self.phase, self.rate, self.decay_steps = phase, rate, decay_steps
             self.start = time.perf_counter()
-            self.step = 0
+            self.step = step
             self.validation_seconds = self.validation_start = self.epoch_start = 0.0
             self.stopped = False
 
@@ -218,45 +282,63 @@ def _fit(model, config, info, size, anchors, data, deadline, log) -> dict:
 
         def on_epoch_end(self, epoch, logs=None):
             epoch_seconds.append((self.phase, time.perf_counter() - self.epoch_start))
-            logs = logs or {}
-            row = {"loss": logs.get("loss"), "val_loss": logs.get("val_loss"), "phase": self.phase,
-                   "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))}
-            for key, value in logs.items():
-                if key.endswith("_loss") and key not in row:
-                    row[key] = value
-            for key, value in row.items():
-                history.setdefault(key, []).append(None if value is None else float(value))
 
     verbose = 1 if sys.stderr.isatty() else 2
-    done = 0
-    for phase, epochs in ((1, config.epochs), (2, None if until_time else config.fine_tune_epochs)):
-        if epochs == 0 or _past(deadline):
+    restored = not progress.resuming
+    phase_2_end = None if until_time else config.epochs + config.fine_tune_epochs
+    for phase, first, last in ((1, 0, config.epochs), (2, config.epochs, phase_2_end)):
+        done = progress.epochs_done
+        if (last is not None and done >= last) or last == first or _past(deadline):
             continue
-        set_trainable(model, phase, pretrained)
+        set_trainable(model, phase, pretrained, everything=config.prune > 0)
         rate = config.learning_rate * (1.0 if phase == 1 else
                                        FINE_TUNE_LR_FACTOR if pretrained else SCRATCH_PHASE_2_LR_FACTOR)
-        training_model.compile(keras.optimizers.Adam(rate, clipnorm=10.0),
-                               loss=[ssd_targets.box_loss, ssd_targets.focal_loss], jit_compile=False)
-        # phase 2's cosine spans its steps, or (epochs None) the time left before the deadline
-        callback = PhaseCallback(phase, rate, 0 if phase == 1 else epochs * steps if epochs else math.inf)
+        with strategy.scope():
+            progress.optimizer = keras.optimizers.Adam(rate, clipnorm=10.0)
+            training_model.compile(progress.optimizer, loss=[ssd_targets.box_loss, ssd_targets.focal_loss],
+                                   jit_compile=False)
+        progress.phase = phase
+        if not restored:
+            with strategy.scope():
+                run_folder.restore_checkpoint(progress.out, model,
+                                              progress.optimizer if progress.saved_phase == phase else None)
+            restored = True
+        # phase 2's cosine spans its steps, or (last None) the time left before the deadline
+        done_in_phase = max(0, done - first)
+        decay_steps = 0 if phase == 1 else math.inf if last is None else (last - first) * steps
+        callback = PhaseCallback(phase, rate, decay_steps, step=done_in_phase * steps)
+        callbacks = [callback]
+        pruner = None
+        if phase == 2 and config.prune > 0:
+            pruner = pruning.fine_tuning_callback(config.prune, steps, last - first, done_in_phase)
+            callbacks.append(pruner)
+        callbacks.append(run_folder.stop_and_epoch_callback(interrupt, progress.end_epoch))
         schedule = "constant" if phase == 1 else "cosine decay from"
-        length = "epochs until the time limit" if epochs is None else f"{epochs} epoch(s)"
+        length = "epochs until the time limit" if last is None else f"{last - max(first, done)} epoch(s)"
         log(f"edgevision train: phase {phase}: {length}, {steps} steps each, {schedule} learning rate {rate:g}")
         with contextlib.redirect_stdout(sys.stderr):
-            if epochs is not None:
-                training_model.fit(train, validation_data=val, epochs=done + epochs, initial_epoch=done,
-                                   callbacks=[callback], verbose=verbose)
-            while epochs is None and not callback.stopped and not _past(deadline):
-                # One epoch per fit() call, so that Keras' "Epoch i/total" line shows the epochs the
-                # time left allows at the speed measured so far.
-                total = done + 1 + expected_epochs(deadline, epoch_seconds, phase)
-                training_model.fit(train, validation_data=val, epochs=total, initial_epoch=done,
-                                   callbacks=[callback, _one_epoch_callback()], verbose=verbose)
-                done = len(history.get("loss", []))
-        done = len(history.get("loss", []))
+            try:
+                if last is not None:
+                    training_model.fit(train, validation_data=val, epochs=last, initial_epoch=max(first, done),
+                                       callbacks=callbacks, verbose=verbose, shuffle=False)
+                while last is None and not callback.stopped and not _past(deadline):
+                    # One epoch per fit() call, so that Keras' "Epoch i/total" line shows the epochs the
+                    # time left allows at the speed measured so far.
+                    done = progress.epochs_done
+                    total = done + 1 + expected_epochs(deadline, epoch_seconds, phase)
+                    training_model.fit(train, validation_data=val, epochs=total, initial_epoch=done,
+                                       callbacks=[*callbacks, _one_epoch_callback()], verbose=verbose,
+                                       shuffle=False)
+            except run_folder.StopRequested:
+                pass
+        if interrupt.requested:
+            progress.save_checkpoint()
+            return False
+        if pruner is not None and pruner.current_sparsity < config.prune:
+            pruner.finish()
     if until_time:
-        log(f"edgevision train: stopped at the --time limit after {len(history.get('loss', []))} epoch(s)")
-    return history
+        log(f"edgevision train: stopped at the --time limit after {progress.epochs_done} epoch(s)")
+    return True
 
 
 def expected_epochs(deadline, epoch_seconds, phase) -> int:
@@ -281,12 +363,13 @@ def _one_epoch_callback():
     return OneEpoch()
 
 
-def set_trainable(model, phase: int, pretrained: bool):
+def set_trainable(model, phase: int, pretrained: bool, everything: bool = False):
     """Which weights train: phase 1 with pretrained weights trains the extra layers and the heads on
     the frozen backbone; phase 2 also the backbone from FINE_TUNE_FROM on. A pretrained backbone's
     BatchNorm layers stay frozen (inference mode, ImageNet statistics) in both phases: batches of
     16 give noisy statistics, and int8 calibration wants the statistics the model was trained with.
-    From scratch every layer trains in both phases."""
+    From scratch every layer trains in both phases; with `everything` (pruning, which must recover
+    from the zeroed weights) phase 2 trains the whole backbone, BatchNorm still frozen."""
     import keras
 
     backbone = model.get_layer("backbone")
@@ -295,7 +378,7 @@ def set_trainable(model, phase: int, pretrained: bool):
         return
     backbone.trainable = phase == 2
     if phase == 2:
-        reached = FINE_TUNE_FROM is None
+        reached = FINE_TUNE_FROM is None or everything
         for layer in backbone.layers:
             reached = reached or layer.name == FINE_TUNE_FROM
             if not reached or isinstance(layer, keras.layers.BatchNormalization):
@@ -321,6 +404,9 @@ def make_dataset(split_data, batch_size, info, size, anchors, *, augment=None, s
     if training:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=training and len(images) >= batch_size)
+    options = tf.data.Options()  # in-memory data: a multiworker run shards it by element
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    dataset = dataset.with_options(options)
     layers = augmentation(augment, seed) if training else []
 
     def prepare(batch):
@@ -405,6 +491,7 @@ def model_info(config, spec, size, class_names, anchors) -> ModelInfo:
             "fine_tune_epochs": config.fine_tune_epochs,
             "time_limit_seconds": config.time_limit,
             "augment": config.augment,
+            "prune": config.prune,
         },
     )
 

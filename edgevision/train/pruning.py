@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 KERNEL_NAMES = ("kernel", "depthwise_kernel", "pointwise_kernel")
+FINE_TUNING_RAMP = 2 / 3  # during fine-tuning, sparsity reaches its target after this share of the steps
 
 
 def polynomial_sparsity(step, initial_sparsity, final_sparsity, begin_step, end_step, power=3):
@@ -133,6 +134,13 @@ def make_callback(target_sparsity, begin_step, end_step, frequency=None, initial
                 variable.assign(variable * mask)
 
     return MagnitudePruning()
+
+
+def fine_tuning_callback(target_sparsity, steps_per_epoch, epochs, epochs_done=0):
+    """The pruning callback of `train --prune`: sparsity rises from the first fine-tuning step and
+    reaches its target after FINE_TUNING_RAMP of the `epochs`; `epochs_done` of them already ran (--resume)."""
+    end_step = max(1, int(steps_per_epoch * epochs * FINE_TUNING_RAMP))
+    return make_callback(target_sparsity, begin_step=0, end_step=end_step, initial_step=epochs_done * steps_per_epoch)
 
 
 def _as_tensor(mask):

@@ -8,10 +8,12 @@ after every epoch and on Ctrl-C, and removed when the run finishes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +53,57 @@ def claim(out: Path, resume: bool, overwrite: bool) -> dict | None:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     out.mkdir(parents=True, exist_ok=True)
     return None
+
+
+def resumed_task(out: Path) -> str | None:
+    """The task ("classify", "detect") of the interrupted run in `out`, None when there is none."""
+    try:
+        state = json.loads((out / CHECKPOINT / "state.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return state.get("task", "classify")  # checkpoints written before detection could resume
+
+
+def check_resumable(state: dict | None, strategy: str):
+    """--resume continues on one machine: the other workers of a multiworker run keep no checkpoint."""
+    if state is not None and strategy == "multiworker":
+        raise UserError("a multiworker run cannot be resumed (only the chief kept a checkpoint): "
+                        "start it again with --overwrite")
+
+
+@contextlib.contextmanager
+def worker_folder(out: Path, chief: bool):
+    """The folder this process writes: `out` on the chief; on the other workers of a multiworker run a
+    temporary folder, removed at the end (as TensorFlow's multi-worker guide does for their checkpoints)."""
+    if chief:
+        yield out
+        return
+    folder = Path(tempfile.mkdtemp(prefix="edgevision-worker-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def stop_and_epoch_callback(interrupt, on_epoch_end):
+    """A Keras callback that leaves `fit` after the batch during which Ctrl-C was pressed (raising
+    StopRequested: stop_training would still run validation), and else calls on_epoch_end(epoch, logs)."""
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if interrupt.requested:
+                raise StopRequested
+
+        def on_epoch_end(self, epoch, logs=None):
+            if not interrupt.requested:  # an interrupted epoch is not counted: --resume redoes it
+                on_epoch_end(epoch, logs or {})
+
+    return Progress()
+
+
+class StopRequested(Exception):
+    """Raised by the progress callback after the batch during which Ctrl-C was pressed."""
 
 
 def save_checkpoint(out: Path, model, optimizer, state: dict):

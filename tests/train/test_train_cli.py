@@ -104,16 +104,20 @@ def test_prune_half_leaves_half_of_the_prunable_weights_exactly_zero_in_model_ke
     assert len(metrics["pruning"]["layers"]) == len(kernels)
 
 
-def _popen(*args):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.Popen([sys.executable, "-m", "edgevision", *map(str, args)], env=env,
+def cli_env(**extra):
+    """The environment run_cli uses: this tree first on the path, TensorFlow quiet."""
+    return {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
+
+
+def popen_cli(*args):
+    return subprocess.Popen([sys.executable, "-m", "edgevision", *map(str, args)], env=cli_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path, cli):
     out = tmp_path / "run"
-    process = _popen("train", *TINY, "--data", "synthetic:shapes:120", "--epochs", "3", "--fine-tune-epochs", "1",
+    process = popen_cli("train", *TINY, "--data", "synthetic:shapes:120", "--epochs", "3", "--fine-tune-epochs", "1",
                      "--out", out)
     state = out / ".checkpoint" / "state.json"
     deadline = time.time() + 600
@@ -146,12 +150,11 @@ sys.exit(main(sys.argv[1:]))
 
 @pytest.mark.slow
 def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = tmp_path / "run"
     result = subprocess.run(
         [sys.executable, "-c", MIRRORED, "train", *TINY, "--data", "synthetic:shapes:120", "--epochs", "1",
          "--fine-tune-epochs", "1", "--strategy", "mirrored", "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=900,
+        capture_output=True, text=True, env=cli_env(), timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 replicas" in result.stderr

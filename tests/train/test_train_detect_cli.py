@@ -13,7 +13,12 @@ from tests.formats_check import assert_valid
     (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes"], "not a detection dataset"),
     (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det:3"], "shapes-det:N"),
     (["--model", "ssdlite_mobilenet_v2", "--data", "MISSING"], "does not exist"),
-    (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det", "--prune", "0.5"], "--prune"),
+    (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det", "--prune", "1.0"], "outside [0, 1)"),
+    (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det", "--prune", "0.5", "--time", "5"],
+     "give --fine-tune-epochs, not --time"),
+    (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det", "--prune", "0.5",
+      "--fine-tune-epochs", "0"], "--prune happens during fine-tuning"),
+    (["--data", "synthetic:shapes-det"], "give --model and --data, e.g. --model ssdlite_mobilenet_v2"),
     (["--model", "ssdlite_mobilenet_v2", "--data", "synthetic:shapes-det", "--time", "0"], "--time must be a positive number"),
 ])
 def test_bad_detect_arguments_exit_2_with_one_line(cli, tmp_path, args, words):
@@ -85,3 +90,49 @@ def test_epochs_expected_before_the_deadline_follow_the_measured_speed():
     assert expected_epochs(deadline, [(2, 80.0)], phase=2) == 0  # from scratch: the first epoch it is
     assert expected_epochs(deadline, [], phase=2) == 0
     assert expected_epochs(None, [(2, 10.0), (2, 10.0)], phase=2) == 0
+
+
+def test_augment_is_refused_for_classification_and_its_choices_are_the_librarys(cli, tmp_path):
+    from edgevision.train.detection import augmentation
+    from edgevision.train.options import AUGMENTATION
+
+    result = cli("train", "--model", "mobilenet_v2", "--data", "synthetic:shapes", "--augment", "flip",
+                 "--out", tmp_path / "run")
+    assert result.returncode == 2 and "--augment is available with --task detect only" in result.stderr
+    assert not (tmp_path / "run").exists()
+    help_text = cli("train", "--help").stdout
+    assert "{" + ",".join(AUGMENTATION) + "}" in help_text
+    assert [len(augmentation(level, seed=0)) for level in ("none", "flip")] == [0, 1]
+
+
+@pytest.mark.parametrize("environment, chief", [
+    ({}, True),
+    ({"TF_CONFIG": '{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 0}}'}, True),
+    ({"TF_CONFIG": '{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}'}, False),
+    ({"TF_CONFIG": '{"cluster": {"chief": ["a:1"], "worker": ["b:2"]}, "task": {"type": "worker", "index": 0}}'},
+     False),
+    ({"TF_CONFIG": '{"cluster": {"chief": ["a:1"], "worker": ["b:2"]}, "task": {"type": "chief", "index": 0}}'},
+     True),
+])
+def test_only_the_chief_of_a_multiworker_cluster_writes_the_run_folder(environment, chief):
+    from edgevision.train.distribute import is_chief
+
+    assert is_chief("multiworker", environment) is chief
+    assert is_chief("mirrored", environment) is True
+
+
+def test_tf_config_that_is_not_json_exits_2_with_one_line(cli, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.train.test_train_cli import cli_env
+
+    result = subprocess.run(
+        [sys.executable, "-m", "edgevision", "train", "--task", "detect", "--model", "ssdlite_mobilenet_v2",
+         "--weights", "none", "--data", "synthetic:shapes-det", "--strategy", "multiworker", "--out",
+         str(tmp_path / "run")], env=cli_env(TF_CONFIG="{not json"), capture_output=True, text=True, timeout=300,
+        cwd=os.getcwd())
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "TF_CONFIG is not valid JSON" in lines[0], result.stderr
+    assert not (tmp_path / "run").exists()

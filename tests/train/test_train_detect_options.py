@@ -1,0 +1,98 @@
+"""`train --task detect` takes the options classification has: --resume, --prune, --strategy (slow, tiny runs)."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.train.test_train_cli import MIRRORED, cli_env, popen_cli
+
+TINY_DET = ("--task", "detect", "--model", "ssdlite_mobilenet_v2", "--alpha", "0.35", "--input-size", "96",
+            "--weights", "none", "--batch-size", "8")
+
+
+@pytest.fixture(scope="module")
+def pruned_detector(tmp_path_factory):
+    from tests.conftest import run_cli
+
+    out = tmp_path_factory.mktemp("pruned_det") / "run"
+    result = run_cli("train", *TINY_DET, "--data", "synthetic:shapes-det:40", "--epochs", "1",
+                     "--fine-tune-epochs", "1", "--prune", "0.5", "--out", out, "--json")
+    return out, result
+
+
+@pytest.mark.slow
+def test_prune_half_leaves_half_of_the_detectors_prunable_weights_exactly_zero(pruned_detector):
+    import keras
+
+    from edgevision.train.pruning import prunable_kernels
+
+    out, result = pruned_detector
+    assert result.returncode == 0, result.stderr[-3000:]
+    model = keras.models.load_model(out / "model.keras")
+    kernels = [np.asarray(v.numpy()) for _, v in prunable_kernels(model)]
+    zeros, total = sum(int((k == 0).sum()) for k in kernels), sum(k.size for k in kernels)
+    # magnitude_mask zeroes round(0.5 * size) weights of each kernel: at most half a weight short per kernel
+    assert zeros >= 0.5 * total - 0.5 * len(kernels)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["pruning"]["target"] == 0.5
+    assert metrics["pruning"]["global_sparsity"] == pytest.approx(zeros / total, abs=1e-6)
+    assert json.loads(result.stdout)["global_sparsity"] == metrics["pruning"]["global_sparsity"]
+    assert json.loads((out / "model.json").read_text())["extra"]["prune"] == 0.5
+
+
+@pytest.mark.slow
+def test_a_pruned_detector_exports_to_int8(pruned_detector, cli, tmp_path):
+    out, result = pruned_detector
+    assert result.returncode == 0, result.stderr[-3000:]
+    exported = cli("export", out / "model.keras", "--out", tmp_path / "export", "--quantize", "int8",
+                   "--calib-count", "16", "--max-map-drop", "1", "--json")  # 2 epochs: the plumbing, not quality
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    artifact = json.loads(exported.stdout)["artifacts"][0]
+    assert artifact["quantization"] == "int8" and Path(artifact["path"]).is_file()
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_a_detection_checkpoint_and_resume_finishes_the_run(tmp_path, cli):
+    out = tmp_path / "run"
+    process = popen_cli("train", *TINY_DET, "--data", "synthetic:shapes-det:40", "--epochs", "2",
+                     "--fine-tune-epochs", "1", "--out", out)
+    state = out / ".checkpoint" / "state.json"
+    deadline = time.time() + 600
+    while not state.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    assert state.exists(), process.communicate()[1][-3000:]
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 130, stderr[-3000:]
+    assert "--resume" in stderr.strip().splitlines()[-1]
+    saved = json.loads(state.read_text())
+    done = saved["epochs_done"]
+    assert saved["task"] == "detect" and 1 <= done < 3 and not (out / "metrics.json").exists()
+
+    resumed = cli("train", "--out", out, "--resume", "--json")  # the task comes from the checkpoint
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Epoch 1/2" not in resumed.stderr and f"Epoch {done + 1}/" in resumed.stderr
+    history = json.loads((out / "history.json").read_text())
+    assert history["phase"] == [1, 1, 2] and len(history["val_loss"]) == 3
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 3 == json.loads(resumed.stdout)["epochs"]
+    assert json.loads((out / "model.json").read_text())["task"] == "detect"
+    assert not (out / ".checkpoint").exists()
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_trains_a_detector_on_two_logical_cpus(tmp_path):
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED, "train", *TINY_DET, "--data", "synthetic:shapes-det:40", "--epochs", "1",
+         "--fine-tune-epochs", "1", "--strategy", "mirrored", "--out", str(out)],
+        capture_output=True, text=True, env=cli_env(), timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 replicas" in result.stderr
+    assert (out / "model.keras").is_file() and json.loads((out / "metrics.json").read_text())["epochs"] == 2
