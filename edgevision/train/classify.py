@@ -40,7 +40,7 @@ from edgevision.data.folders import SPLIT
 from edgevision.errors import UserError
 from edgevision.metadata import ModelInfo, write_sidecar
 from edgevision.train import features, pruning, report, run_folder
-from edgevision.train.distribute import is_chief, make_strategy
+from edgevision.train.distribute import make_strategy
 from edgevision.train.options import check_schedule
 from edgevision.train.pipeline import make_dataset
 
@@ -103,21 +103,7 @@ def resolve_epochs(spec, weights) -> int:
 
 def train_classifier(config: TrainConfig, resume=False, overwrite=False, log=print) -> dict:
     """Train, write the run folder, return the summary (see `edgevision train --help`)."""
-    out = Path(config.out).expanduser().resolve()
-    state = run_folder.claim(out, resume, overwrite) if resume else None
-    if state is not None:
-        config = TrainConfig(**{**state["config"], "out": str(out)})
-    spec, size = validate(config)
-    run_folder.check_resumable(state, config.strategy)
-    chief = is_chief(config.strategy)
-    if chief and state is None:
-        run_folder.claim(out, resume=False, overwrite=overwrite)
-    with run_folder.worker_folder(out, chief) as folder:
-        summary = _train(config, spec, size, folder, state, log)
-    if not chief and "model" in summary:
-        log("edgevision train: this worker is not the chief: the chief writes the run folder")
-        summary["model"] = str(out / "model.keras")  # the chief's, where it runs
-    return summary
+    return run_folder.train_in(config, resume, overwrite, log, validate=validate, train=_train)
 
 
 def _train(config, spec, size, out, state, log) -> dict:

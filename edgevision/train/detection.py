@@ -28,7 +28,6 @@ import math
 import sys
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -37,7 +36,7 @@ from edgevision.errors import UserError
 from edgevision.metadata import ModelInfo, write_sidecar
 from edgevision.runtime.preprocess import normalise
 from edgevision.train import pruning, run_folder
-from edgevision.train.distribute import is_chief, make_strategy
+from edgevision.train.distribute import make_strategy
 from edgevision.train.options import AUGMENTATION, check_schedule
 
 DEFAULT_INPUT_SIZE = 160  # the training default; the anchors of a 320 px SSDLite also serve faces and large objects at 160
@@ -99,21 +98,7 @@ def validate(config: DetectConfig):
 
 def train_detector(config: DetectConfig, resume=False, overwrite=False, log=print) -> dict:
     """Train, write the run folder, return the summary the CLI prints ({"interrupted": True} after Ctrl-C)."""
-    out = Path(config.out).expanduser().resolve()
-    state = run_folder.claim(out, resume, overwrite) if resume else None
-    if state is not None:
-        config = DetectConfig(**{**state["config"], "out": str(out)})
-    spec, size = validate(config)
-    run_folder.check_resumable(state, config.strategy)
-    chief = is_chief(config.strategy)
-    if chief and state is None:
-        run_folder.claim(out, resume=False, overwrite=overwrite)
-    with run_folder.worker_folder(out, chief) as folder:
-        summary = _train(config, spec, size, folder, state, log)
-    if not chief and "model" in summary:
-        log("edgevision train: this worker is not the chief: the chief writes the run folder")
-        summary["model"] = str(out / "model.keras")  # the chief's, where it runs
-    return summary
+    return run_folder.train_in(config, resume, overwrite, log, validate=validate, train=_train)
 
 
 def _train(config, spec, size, out, state, log) -> dict:

@@ -71,6 +71,29 @@ def check_resumable(state: dict | None, strategy: str):
                         "start it again with --overwrite")
 
 
+def train_in(config, resume: bool, overwrite: bool, log, *, validate, train) -> dict:
+    """The run-folder protocol of both tasks: claim `config.out` (or read the interrupted run's state
+    and config back), `validate(config) -> (spec, size)`, then `train(config, spec, size, folder, state,
+    log) -> summary` in the folder this process writes (the chief's `--out`, see `worker_folder`)."""
+    from edgevision.train.distribute import is_chief
+
+    out = Path(config.out).expanduser().resolve()
+    state = claim(out, resume, overwrite) if resume else None
+    if state is not None:
+        config = type(config)(**{**state["config"], "out": str(out)})
+    spec, size = validate(config)
+    check_resumable(state, config.strategy)
+    chief = is_chief(config.strategy)
+    if chief and state is None:
+        claim(out, resume=False, overwrite=overwrite)
+    with worker_folder(out, chief) as folder:
+        summary = train(config, spec, size, folder, state, log)
+    if not chief and "model" in summary:
+        log("edgevision train: this worker is not the chief: the chief writes the run folder")
+        summary["model"] = str(out / "model.keras")  # the chief's, where it runs
+    return summary
+
+
 @contextlib.contextmanager
 def worker_folder(out: Path, chief: bool):
     """The folder this process writes: `out` on the chief; on the other workers of a multiworker run a
