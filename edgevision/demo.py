@@ -147,7 +147,7 @@ def _clip(path: Path) -> None:
 
 def _video(model_path: Path, out_dir: Path) -> dict:
     from edgevision.runtime import load
-    from edgevision.runtime.pipeline import Pipeline
+    from edgevision.runtime.run_loop import Pipeline
     from edgevision.runtime.sinks import VideoFileSink
     from edgevision.runtime.sources import open_source
 

@@ -42,7 +42,7 @@ def main():
     from edgevision.data import load_images
     from edgevision.metadata import ModelInfo
     from edgevision.models.registry import build_model, get_spec
-    from edgevision.train.pipeline import make_dataset
+    from edgevision.train.inputs import make_dataset
 
     started = time.perf_counter()
     source = f"synthetic:pretext:{args.images}"

@@ -38,7 +38,7 @@ def run(args) -> int:
     from edgevision import atomic
     from edgevision.errors import UserError
     from edgevision.runtime import load
-    from edgevision.runtime.pipeline import Pipeline
+    from edgevision.runtime.run_loop import Pipeline
     from edgevision.runtime.sinks import BrowserSink, VideoFileSink, WindowSink, parse_host_port
     from edgevision.runtime.sources import open_source
 

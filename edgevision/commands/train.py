@@ -59,9 +59,9 @@ def run(args) -> int:
     task = check_options(args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if task == "detect":
-        from edgevision.train.detection import DetectConfig as Config
-        from edgevision.train.detection import train_detector as train
-        from edgevision.train.detection import validate
+        from edgevision.train.detect import DetectConfig as Config
+        from edgevision.train.detect import train_detector as train
+        from edgevision.train.detect import validate
     else:
         from edgevision.train.classify import TrainConfig as Config
         from edgevision.train.classify import train_classifier as train

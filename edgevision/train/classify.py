@@ -41,8 +41,8 @@ from edgevision.errors import UserError
 from edgevision.metadata import ModelInfo, write_sidecar
 from edgevision.train import features, pruning, report, run_folder
 from edgevision.train.distribute import make_strategy
+from edgevision.train.inputs import make_dataset
 from edgevision.train.options import check_schedule
-from edgevision.train.pipeline import make_dataset
 
 FINE_TUNE_FRACTION = 0.15  # of the backbone's layers unfrozen in phase 2 (pretrained weights)
 FINE_TUNE_LR_FACTOR = 0.02  # phase 2's peak rate over the head's (pretrained weights)

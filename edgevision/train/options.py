@@ -9,7 +9,7 @@ from __future__ import annotations
 from edgevision.errors import UserError
 
 STRATEGIES = ("default", "mirrored", "multiworker")
-AUGMENTATION = ("full", "flip", "none")  # detection's training augmentation levels (see train.detection)
+AUGMENTATION = ("full", "flip", "none")  # detection's training augmentation levels (see train.detect)
 
 
 def check_schedule(config):

@@ -7,7 +7,7 @@ from collections import namedtuple
 import numpy as np
 import pytest
 
-from edgevision.runtime.pipeline import Pipeline
+from edgevision.runtime.run_loop import Pipeline
 from edgevision.runtime.sinks import VideoFileSink
 from edgevision.runtime.sources import CaptureSource, open_source
 

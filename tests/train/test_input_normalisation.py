@@ -48,19 +48,19 @@ def _runtime(picture, info):
 
 
 def _classification_training(picture, info):
-    from edgevision.train.pipeline import make_dataset
+    from edgevision.train.inputs import make_dataset
 
     x, _ = next(iter(make_dataset(picture[None], np.zeros(1, np.int64), 1, info)))
     return x.numpy()[0]
 
 
 def _detection_training(picture, info):
-    from edgevision.train.detection import make_dataset
+    from edgevision.train.detect import make_detection_dataset
 
     split = SimpleNamespace(images=picture[None], boxes=[np.array([[2.0, 2.0, 9.0, 9.0]], np.float32)],
                             classes=[np.array([0])])
     anchors = np.array([[0.35, 0.35, 0.45, 0.45], [0.7, 0.7, 0.5, 0.5]], np.float32)
-    x, _ = next(iter(make_dataset(split, 1, info, (SIZE, SIZE), anchors)))
+    x, _ = next(iter(make_detection_dataset(split, 1, info, (SIZE, SIZE), anchors)))
     return x.numpy()[0]
 
 

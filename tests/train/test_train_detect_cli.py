@@ -79,7 +79,7 @@ def test_tiny_detect_run_stops_at_the_time_limit_and_writes_the_run_folder(cli, 
 def test_epochs_expected_before_the_deadline_follow_the_measured_speed():
     import time
 
-    from edgevision.train.detection import expected_epochs
+    from edgevision.train.detect import expected_epochs
 
     deadline = time.perf_counter() + 105
     # phase 2's first epoch (graph building) is left out: 10 s per epoch, one starting now -> 9 more
@@ -93,7 +93,7 @@ def test_epochs_expected_before_the_deadline_follow_the_measured_speed():
 
 
 def test_augment_is_refused_for_classification_and_its_choices_are_the_librarys(cli, tmp_path):
-    from edgevision.train.detection import augmentation
+    from edgevision.train.detect import augmentation
     from edgevision.train.options import AUGMENTATION
 
     result = cli("train", "--model", "mobilenet_v2", "--data", "synthetic:shapes", "--augment", "flip",

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from edgevision.models.ssdlite import CLASS_PRIOR
-from edgevision.train.detection import EVAL_SCORE_THRESHOLD
+from edgevision.train.detect import EVAL_SCORE_THRESHOLD
 
 
 @pytest.mark.slow

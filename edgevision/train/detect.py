@@ -223,9 +223,9 @@ def _fit(model, config, info, size, anchors, data, deadline, strategy, progress,
         training_model = keras.Model(
             model.inputs, [model.get_layer("box_encodings").output, model.get_layer("class_logits").output]
         )
-    train = make_dataset(data["train"], config.batch_size, info, size, anchors, augment=config.augment,
+    train = make_detection_dataset(data["train"], config.batch_size, info, size, anchors, augment=config.augment,
                          seed=config.seed)
-    val = make_dataset(data["val"], config.batch_size, info, size, anchors)
+    val = make_detection_dataset(data["val"], config.batch_size, info, size, anchors)
     pretrained = config.weights is not None
     until_time = deadline is not None  # phase 2 then ends at the time limit, not after fine_tune_epochs
     steps = math.ceil(len(data["train"].images) / config.batch_size)
@@ -374,7 +374,7 @@ def _past(deadline) -> bool:
     return deadline is not None and time.perf_counter() > deadline
 
 
-def make_dataset(split_data, batch_size, info, size, anchors, *, augment=None, seed=0):
+def make_detection_dataset(split_data, batch_size, info, size, anchors, *, augment=None, seed=0):
     """tf.data of (images normalised as `info` describes, (box targets, class targets)); with
     `augment` (a level of AUGMENTATION) the training order is shuffled and the boxes move with the pixels."""
     import tensorflow as tf
