@@ -64,10 +64,9 @@ def measure(model_file: Path, work: Path) -> list[dict]:
     evaluation, reference = keras_reference(model_file)
     images = work / "images.npy"
     np.save(images, evaluation.images)
-    python = os.path.realpath(sys.executable)  # qemu-user runs binaries, not the shims that start them
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     runs = {(cpu, session): [*(["qemu-x86_64-static", "-cpu", EMULATED_CPU] if cpu != "native" else []),
-                             python, __file__, "--child", str(model_file), str(images), session,
+                             sys.executable, __file__, "--child", str(model_file), str(images), session,
                              str(work / f"{cpu}_{session}.npy")]
             for cpu in ("native", EMULATED_CPU) for session in SESSIONS}
     started = {key: subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) for key, command in runs.items()}
