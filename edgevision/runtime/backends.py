@@ -141,7 +141,7 @@ def _signature_outputs(interpreter, outputs) -> list[str | None]:
 EXACT_INT8_PRODUCTS = {"session.x64quantprecision": "1"}
 
 
-def onnx_session_options(threads: int):
+def onnx_session_options(threads: int, exact_int8: bool = True):
     """`onnxruntime.SessionOptions` edgevision runs every ONNX model with."""
     import onnxruntime as ort
 
@@ -149,9 +149,25 @@ def onnx_session_options(threads: int):
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    for key, value in EXACT_INT8_PRODUCTS.items():
+    for key, value in (EXACT_INT8_PRODUCTS if exact_int8 else {}).items():
         options.add_session_config_entry(key, value)
     return options
+
+
+def open_onnx_session(data: bytes, threads: int):
+    """(session, exact): an ONNX Runtime session asking for exact int8 products, or, for the graphs
+    ONNX Runtime cannot rewrite that way (1.32 fails on MobileNetV3's shared int8 initializers:
+    "Attempt to replace the existing tensor"), one without (exact False)."""
+    import onnxruntime as ort
+
+    try:
+        return ort.InferenceSession(data, sess_options=onnx_session_options(threads),
+                                    providers=["CPUExecutionProvider"]), True
+    except Exception:  # noqa: BLE001 - retried without the option; a bad model fails again below
+        if not EXACT_INT8_PRODUCTS:
+            raise
+    return ort.InferenceSession(data, sess_options=onnx_session_options(threads, exact_int8=False),
+                                providers=["CPUExecutionProvider"]), False
 
 
 _ONNX_DTYPES = {
@@ -169,15 +185,14 @@ class OnnxBackend:
 
     def __init__(self, model_file, threads: int):
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401 - installed? (open_onnx_session uses it)
         except ImportError:
             raise MissingPackage(
                 "onnxruntime", "ONNX Runtime is not installed: `pip install onnxruntime` (or use the .tflite model)"
             ) from None
         self.threads = threads
         try:
-            self.session = ort.InferenceSession(model_file.data, sess_options=onnx_session_options(threads),
-                                                providers=["CPUExecutionProvider"])
+            self.session, self.exact_int8 = open_onnx_session(model_file.data, threads)
         except Exception as exc:  # ORT raises its own exception types for every kind of bad model
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise UserError(
