@@ -155,19 +155,18 @@ def onnx_session_options(threads: int, exact_int8: bool = True):
 
 
 def open_onnx_session(data: bytes, threads: int):
-    """(session, exact): an ONNX Runtime session asking for exact int8 products, or, for the graphs
-    ONNX Runtime cannot rewrite that way (1.32 fails on MobileNetV3's shared int8 initializers:
-    "Attempt to replace the existing tensor"), one without (exact False)."""
+    """An ONNX Runtime session asking for exact int8 products, or, for the graphs ONNX Runtime
+    cannot rewrite that way (1.32 fails on MobileNetV3's shared int8 initializers: "Attempt to
+    replace the existing tensor"), one with its default products."""
     import onnxruntime as ort
 
-    try:
-        return ort.InferenceSession(data, sess_options=onnx_session_options(threads),
-                                    providers=["CPUExecutionProvider"]), True
-    except Exception:  # noqa: BLE001 - retried without the option; a bad model fails again below
-        if not EXACT_INT8_PRODUCTS:
-            raise
-    return ort.InferenceSession(data, sess_options=onnx_session_options(threads, exact_int8=False),
-                                providers=["CPUExecutionProvider"]), False
+    for exact in (True, False):
+        try:
+            return ort.InferenceSession(data, sess_options=onnx_session_options(threads, exact_int8=exact),
+                                        providers=["CPUExecutionProvider"])
+        except Exception:  # noqa: BLE001 - a bad model fails again without the option, and that error is raised
+            if not exact:
+                raise
 
 
 _ONNX_DTYPES = {
@@ -192,7 +191,7 @@ class OnnxBackend:
             ) from None
         self.threads = threads
         try:
-            self.session, self.exact_int8 = open_onnx_session(model_file.data, threads)
+            self.session = open_onnx_session(model_file.data, threads)
         except Exception as exc:  # ORT raises its own exception types for every kind of bad model
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise UserError(
