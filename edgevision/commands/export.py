@@ -57,7 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="int8: keep ops that cannot be integer-quantized in float instead of stopping")
     parser.add_argument("--keep-float", type=lambda t: tuple(p.strip() for p in t.split(",") if p.strip()),
                         default=(), metavar="auto|LAYER,...",
-                        help="int8 classifiers: re-export with the worst layers (auto) or the named ones left in float")
+                        help="int8: re-export with the worst layers (auto) or the named ones left in float")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
     parser.add_argument("--unsafe", action="store_true",
                         help="allow Keras files that run Python code on load (Lambda layers); only for trusted files")

@@ -12,13 +12,16 @@ import csv
 import io
 import math
 
+from edgevision.export import tflite
 
-def _converter(saved_model_dir, representative, io_dtype: str | None):
+
+def _converter(saved_model_dir, representative, io_dtype: str | None, custom_op: str | None = None):
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
+    converter.allow_custom_ops = custom_op is not None  # a detector's TFLite_Detection_PostProcess
     if io_dtype is not None:
         dtype = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_dtype]
         converter.inference_input_type = dtype
@@ -26,12 +29,13 @@ def _converter(saved_model_dir, representative, io_dtype: str | None):
     return converter
 
 
-def layer_errors(saved_model_dir, representative, top: int = 10) -> list[dict]:
-    """The `top` quantized tensors with the largest `rmse / scale`, worst first."""
+def layer_errors(saved_model_dir, representative, top: int = 10, custom_op: str | None = None) -> list[dict]:
+    """The `top` quantized tensors with the largest `rmse / scale`, worst first (`custom_op`: the one
+    custom op the graph holds, if any)."""
     import tensorflow as tf
 
     debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=_converter(saved_model_dir, representative, None), debug_dataset=representative
+        converter=_converter(saved_model_dir, representative, None, custom_op), debug_dataset=representative
     )
     debugger.run()
     buffer = io.StringIO()
@@ -52,21 +56,24 @@ def layer_errors(saved_model_dir, representative, top: int = 10) -> list[dict]:
     return rows[:top]
 
 
-def convert_keeping_float(saved_model_dir, representative, layers: list[str], io_dtype: str) -> bytes:
+def convert_keeping_float(saved_model_dir, representative, layers: list[str], io_dtype: str,
+                          output_dtype: str | None = None, custom_op: str | None = None) -> bytes:
     """int8 conversion with the named layers (tensor names from `layer_errors`) left in float.
 
     Calibrates once, then quantizes with those nodes denylisted: the same call the debugger's
-    `get_nondebug_quantized_model` makes, but keeping the requested input/output type.
+    `get_nondebug_quantized_model` makes, but keeping the requested input type and the output
+    type (`output_dtype`, default `io_dtype`; a custom op's float outputs stay float32).
     """
     import tensorflow as tf
     from tensorflow.lite.python import convert
 
-    converter = _converter(saved_model_dir, representative, None)
+    converter = _converter(saved_model_dir, representative, None, custom_op)
     converter.experimental_mlir_quantizer = True
     converter._experimental_calibrate_only = True
     calibrated = converter.convert()
-    dtype = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_dtype]
-    return convert.mlir_quantize(
-        calibrated, fully_quantize=io_dtype != "float32", input_data_type=dtype, output_data_type=dtype,
-        denylisted_nodes=list(layers),
+    dtypes = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}
+    quantized = convert.mlir_quantize(
+        calibrated, fully_quantize=io_dtype != "float32", input_data_type=dtypes[io_dtype],
+        output_data_type=dtypes[output_dtype or io_dtype], denylisted_nodes=list(layers),
     )
+    return quantized if custom_op is None else tflite.float_custom_outputs(quantized, custom_op)

@@ -1,8 +1,9 @@
 """When int8 falls short: name the layers that lose the most, and keep them in float if asked.
 
 `--keep-float auto` leaves the 1, 3, then 8 worst layers in float, stopping at the first
-re-export that reaches `--min-agreement`; `--keep-float NAME,...` keeps the named layers.
-Every attempt is reported with the agreement, size and latency it buys over plain int8.
+re-export that passes the task's check (`--min-agreement`, or `--max-map-drop` for a detector);
+`--keep-float NAME,...` keeps the named layers. Every attempt is reported with the measurement
+(agreement, or mAP@.5), size and latency it buys over plain int8.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ def run(ctx, finish_tflite, log) -> dict:
     wanted = ctx.options.keep_float
     if baseline is None or (baseline["passed"] is not False and not wanted):
         return {}
+    how = ctx.task.keep_float
     representative = calibration.representative_dataset(ctx.calibration.images, ctx.info)
     log("measuring per-layer int8 error (QuantizationDebugger) ...")
-    worst = debugger.layer_errors(ctx.saved_model, representative, top=max(AUTO_STEPS))
+    worst = debugger.layer_errors(ctx.saved_model, representative, top=max(AUTO_STEPS), custom_op=how.custom_op)
     sections = {"quantization_debugger": {"artifact": baseline["path"], "metric": "rmse / scale",
                                           "layers": worst}}
     if not wanted:
@@ -38,10 +40,12 @@ def run(ctx, finish_tflite, log) -> dict:
     attempts = []
     for layers in candidates:
         log(f"re-exporting int8 with {len(layers)} layer(s) in float ...")
-        flatbuffer = debugger.convert_keeping_float(ctx.saved_model, representative, layers, ctx.options.io_dtype)
+        flatbuffer = debugger.convert_keeping_float(ctx.saved_model, representative, layers, ctx.options.io_dtype,
+                                                    how.output_dtype, how.custom_op)
         name = f"{ctx.model_path.stem}_int8_keepfloat.tflite"
-        entry = finish_tflite(ctx, flatbuffer, "int8", name, {"kept_float": layers}, {"kept_float": layers})
-        attempts.append(_gain(entry, baseline, layers))
+        extra = {**ctx.task.artifact_extra(ctx.graph), "kept_float": layers}
+        entry = finish_tflite(ctx, flatbuffer, "int8", name, extra, {"kept_float": layers})
+        attempts.append(_gain(entry, baseline, layers, how.measure.key, how.gain))
         ctx.artifacts = [a for a in ctx.artifacts if a["path"] != entry["path"]] + [entry]
         if entry["passed"] is not False:
             break
@@ -49,7 +53,7 @@ def run(ctx, finish_tflite, log) -> dict:
     return sections
 
 
-def _gain(entry: dict, baseline: dict, layers: list[str]) -> dict:
+def _gain(entry: dict, baseline: dict, layers: list[str], measure: str, gain: str) -> dict:
     def delta(key):
         if entry.get(key) is None or baseline.get(key) is None:
             return None
@@ -57,8 +61,8 @@ def _gain(entry: dict, baseline: dict, layers: list[str]) -> dict:
 
     return {
         "layers": layers,
-        "top1_agreement": entry["top1_agreement"],
-        "agreement_gain": delta("top1_agreement"),
+        measure: entry[measure],
+        gain: delta(measure),
         "size_bytes": entry["size_bytes"],
         "size_increase_bytes": delta("size_bytes"),
         "latency_ms": entry["latency_ms"],

@@ -138,8 +138,6 @@ def export_model(model_path, out_dir, options: ExportOptions | None = None) -> d
     stage = report.Stages()
     model_path, out_dir = Path(model_path), Path(out_dir)
     task = tasks.of_model(model_path)
-    if options.keep_float and task.keep_float:
-        raise UserError(task.keep_float)
     with stage("load"):
         model = source.load_keras_model(model_path, unsafe=options.unsafe, outputs=task.outputs)
     info = source.describe_source(model_path, model)
@@ -180,12 +178,10 @@ def export_model(model_path, out_dir, options: ExportOptions | None = None) -> d
                         float_onnx = task.onnx_graph(model, options.opset, graph)
                 ctx.artifacts.append(_export_onnx(ctx, mode, float_onnx))
         atomic.write_text(out_dir / "labels.txt", "".join(f"{label}\n" for label in info.labels))
-        extra_sections = {}
-        if task.keep_float is None:
-            with stage("keep float"):
-                extra_sections = keepfloat.run(ctx, _finish_tflite, _log)
-            if not extra_sections:
-                del stage.seconds["keep float"]
+        with stage("keep float"):
+            extra_sections = keepfloat.run(ctx, _finish_tflite, _log)
+        if not extra_sections:
+            del stage.seconds["keep float"]
 
     result = report.build(ctx, extra_sections, seconds=time.perf_counter() - started, stages=stage)
     report.write(out_dir, result)

@@ -179,11 +179,12 @@ def markdown(result: dict) -> str:
         lines += [f"| {w['layer']} | {w['op']} | {w['rmse_over_scale']:.3f} |" for w in debug["layers"]]
     keep = result.get("keep_float")
     if keep:
-        lines += ["", "## Layers kept in float", "", "| layers | agreement | gain | size | latency ms |",
+        measure, gain = task.keep_float.measure, task.keep_float.gain
+        lines += ["", "## Layers kept in float", "", f"| layers | {measure.title} | gain | size | latency ms |",
                   "|---|---|---|---|---|"]
         for t in keep["attempts"]:
-            lines.append(f"| {len(t['layers'])} | {format_value(t['top1_agreement'], 'pct')} | "
-                         f"{format_value(t['agreement_gain'], 'pct')} | {format_value(t['size_bytes'], 'bytes')} | "
+            lines.append(f"| {len(t['layers'])} | {format_value(t[measure.key], measure.kind)} | "
+                         f"{format_value(t[gain], measure.kind)} | {format_value(t['size_bytes'], 'bytes')} | "
                          f"{format_value(t['latency_ms'], 'ms')} |")
     return "\n".join(lines) + "\n"
 

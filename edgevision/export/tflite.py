@@ -134,6 +134,38 @@ class CustomOpConverter:
         return flatbuffer
 
 
+def float_custom_outputs(flatbuffer: bytes, custom_op: str) -> bytes:
+    """The model with the QUANTIZE ops that re-quantize `custom_op`'s float outputs taken out, so the
+    graph (and its signature) outputs are the op's own float32 tensors, under the same names.
+
+    TF's denylisting re-export (`mlir_quantize`) adds them whatever output type it is asked for: a
+    detector's TFLite_Detection_PostProcess outputs would come out int8, boxes in steps of 1/43 of
+    the image and at most 9 boxes counted.
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = _model_object(flatbuffer)
+    for subgraph in model.subgraphs:
+        produced_by_custom = {i for op in subgraph.operators or []
+                              if model.operatorCodes[op.opcodeIndex].customCode == custom_op.encode()
+                              for i in op.outputs}
+        replaced = {}  # graph output tensor -> the custom op's float tensor it quantized
+        for op in subgraph.operators or []:
+            if (flatbuffer_utils.opcode_to_name(model, op.opcodeIndex) == "QUANTIZE"
+                    and op.inputs[0] in produced_by_custom and op.outputs[0] in subgraph.outputs):
+                replaced[op.outputs[0]] = op.inputs[0]
+        if not replaced:
+            continue
+        subgraph.operators = [op for op in subgraph.operators if op.outputs[0] not in replaced]
+        subgraph.outputs = [replaced.get(i, i) for i in subgraph.outputs]
+        for quantized, original in replaced.items():
+            subgraph.tensors[original].name = subgraph.tensors[quantized].name
+        for signature in model.signatureDefs or []:
+            for output in signature.outputs or []:
+                output.tensorIndex = replaced.get(output.tensorIndex, output.tensorIndex)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
 def require_integer(flatbuffer: bytes, allowed: tuple[str, ...] = ()) -> None:
     """UserError naming the ops of an int8 model that still compute in float (the quantizer quietly
     leaves ops without an int8 kernel in float), `allowed` ones aside."""

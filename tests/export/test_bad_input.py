@@ -141,16 +141,3 @@ def test_unknown_format_or_quantization_names_the_choices(cli, tmp_path, option,
                    "(give one or several, comma-separated)"
     assert not (tmp_path / "out").exists()
 
-
-def test_keep_float_is_refused_for_a_detector(cli, tmp_path):
-    """--keep-float re-exports int8 classifiers only: for a detector it is exit 2, before anything is converted."""
-    from edgevision.metadata import ModelInfo, write_sidecar
-
-    model = tmp_path / "model.keras"
-    model.write_text("never read: the option is refused first")
-    write_sidecar(model, ModelInfo(task="detect", input_size=(128, 128), labels=["circle", "square"],
-                                   output_layout="ssd_raw", anchors=[[0.5, 0.5, 0.2, 0.2]]))
-    line = _one_line_error(cli("export", model, "--out", tmp_path / "out", "--quantize", "int8",
-                               "--keep-float", "auto"))
-    assert "--keep-float works for classifiers only" in line and "TFLite_Detection_PostProcess" in line
-    assert not (tmp_path / "out").exists()

@@ -194,6 +194,37 @@ def test_fp16_and_dynamic_detectors_find_what_fp32_finds(exported_detector, tmp_
         assert total >= 10 and matched >= share * total, (name, matched, total)
 
 
+
+@pytest.mark.slow
+def test_keep_float_re_exports_a_detector_measured_by_map(exported_detector, tmp_path):
+    """--keep-float auto on a detector: the worst layer back in float, the post-processing op kept,
+    the attempt reported by mAP@.5 against the plain int8 file, and the file runs in the runtime."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edgevision.export.pipeline import ExportOptions, export_model
+    from edgevision.export.tflite import custom_ops, float_ops
+    from edgevision.runtime import load
+
+    _, _, model_path = exported_detector
+    result = export_model(model_path, tmp_path, ExportOptions(quantize=("int8",), keep_float=("auto",),
+                                                              calib_count=16, eval_count=20, max_map_drop=1.0))
+    plain, kept = tmp_path / "model_int8.tflite", tmp_path / "model_int8_keepfloat.tflite"
+    assert kept.is_file() and kept.with_suffix(".json").is_file()
+    (attempt,) = result["keep_float"]["attempts"]  # passes at once: --max-map-drop 1.0 on an untrained detector
+    by_name = {Path(a["path"]).name: a for a in result["artifacts"]}
+    assert by_name[kept.name]["kept_float"] == attempt["layers"] and len(attempt["layers"]) == 1
+    assert 0 <= attempt["map50"] <= 1 and attempt["passed"] is True
+    assert attempt["map50_gain"] == pytest.approx(attempt["map50"] - by_name[plain.name]["map50"])
+    assert custom_ops(kept.read_bytes()) == ["TFLite_Detection_PostProcess"]
+    # the op's own float outputs: TF's re-export would quantize them (boxes in 1/43 steps, <= 9 counted)
+    assert [d["dtype"] for d in Interpreter(str(kept)).get_output_details()] == [np.float32] * 4
+    assert set(float_ops(kept.read_bytes())) > set(float_ops(plain.read_bytes()))  # a layer computes in float
+    sidecar = json.loads(kept.with_suffix(".json").read_text())
+    assert sidecar["output_layout"] == "ssd_postprocessed" and sidecar["extra"]["kept_float"] == attempt["layers"]
+    frame = np.ascontiguousarray(load_detection_images(1)[0][..., ::-1])
+    assert load(kept, threads=1).predict(frame, threshold=0.01).detections
+    assert "| layers | mAP@.5 | gain | size | latency ms |" in (tmp_path / "export_report.md").read_text()
+
 def load_detection_images(count):
     from edgevision.data.detection import load_detection
 

@@ -15,15 +15,15 @@ constants, which the one export pipeline (`export.pipeline`) and the one report 
   `onnx_artifact`, `sidecar` (the sidecar fields an exported file changes), `artifact_extra`;
 - the report: `report_fields` and `report_keys` (the task's keys of export_report.json, in order),
   `columns` (the table), `reference_row`, `title`, `evaluation_line`, `check_lines`;
-- `keep_float`: None when `--keep-float` works, else why it does not (exit 2).
+- `keep_float`: how `--keep-float` re-exports and reports its int8 TFLite file (`KeepFloat`).
 """
 
 from __future__ import annotations
 
 from edgevision.errors import UserError
-from edgevision.export.tasks.interface import Column, Task
+from edgevision.export.tasks.interface import Column, KeepFloat, Task
 
-__all__ = ["Column", "Task", "by_name", "of_model"]
+__all__ = ["Column", "KeepFloat", "Task", "by_name", "of_model"]
 
 
 def by_name(name: str) -> Task:

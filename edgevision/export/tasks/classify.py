@@ -12,7 +12,7 @@ import numpy as np
 from edgevision.errors import UserError
 from edgevision.export import calibration, parity, runner, source
 from edgevision.export import tflite as tflite_export
-from edgevision.export.tasks.interface import Column, Task
+from edgevision.export.tasks.interface import Column, KeepFloat, Task
 from edgevision.metadata import ModelInfo
 
 COLUMNS = (
@@ -122,5 +122,5 @@ TASK = Task(
     tflite_metadata=tflite_metadata, onnx_graph=onnx_graph, onnx_artifact=onnx_artifact, sidecar=sidecar,
     artifact_extra=artifact_extra, report_fields=report_fields, report_keys=REPORT_KEYS, columns=COLUMNS,
     reference_row=reference_row, title="", evaluation_line=evaluation_line, check_lines=check_lines,
-    keep_float=None,
+    keep_float=KeepFloat(Column("agreement", "top1_agreement", "pct"), "agreement_gain", None, None),
 )

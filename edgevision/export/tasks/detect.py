@@ -19,7 +19,7 @@ import numpy as np
 from edgevision.errors import UserError
 from edgevision.export import calibration, ssd_postprocess
 from edgevision.export import tflite as tflite_export
-from edgevision.export.tasks.interface import Column, Task
+from edgevision.export.tasks.interface import Column, KeepFloat, Task
 from edgevision.metadata import ModelInfo
 from edgevision.runtime.detection import BOX_CODER_SCALES
 from edgevision.runtime.preprocess import normalise
@@ -33,11 +33,8 @@ COLUMNS = (
 )
 REPORT_KEYS = ("source", "task", "passed", "fp32_weight_bytes", "evaluation", "calibration", "keras", "max_map_drop",
                "map_drop_goal", "postprocess", "seconds", "artifacts")
-# TF's denylisting re-export (mlir_quantize) quantizes the outputs of TFLite_Detection_PostProcess
-# to int8 whatever output type it is asked for: boxes in steps of 1/43 of the image, at most 9
-# boxes counted (mAP@.5 0.889 -> 0.25 on the drowsiness detector, one layer in float).
-KEEP_FLOAT_REFUSAL = ("--keep-float works for classifiers only: re-exported with layers in float, a detector's "
-                      "TFLite_Detection_PostProcess outputs come out int8 and lose most boxes; leave it out")
+# --keep-float: the network's layers go back to float, the post-processing op stays, outputs stay float32
+KEEP_FLOAT = KeepFloat(Column("mAP@.5", "map50", "map"), "map50_gain", ssd_postprocess.CUSTOM_OP, "float32")
 
 
 class Graph(NamedTuple):
@@ -220,5 +217,5 @@ TASK = Task(
     tflite_metadata=tflite_metadata, onnx_graph=onnx_graph, onnx_artifact=onnx_artifact, sidecar=sidecar,
     artifact_extra=artifact_extra, report_fields=report_fields, report_keys=REPORT_KEYS, columns=COLUMNS,
     reference_row=reference_row, title=" (detector)", evaluation_line=evaluation_line, check_lines=check_lines,
-    keep_float=KEEP_FLOAT_REFUSAL,
+    keep_float=KEEP_FLOAT,
 )

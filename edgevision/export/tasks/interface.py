@@ -15,7 +15,18 @@ class Column(NamedTuple):
     kind: str
 
 
+class KeepFloat(NamedTuple):
+    """How `--keep-float` re-exports and reports a task's int8 TFLite file (`export.keepfloat`)."""
+
+    measure: Column  # the measurement each attempt reports and gains on
+    gain: str  # its report key for the gain over plain int8
+    custom_op: str | None  # a custom op the graph holds (converted as it is), None for built-ins only
+    output_dtype: str | None  # the int8 file's output type, None for `--io-dtype`'s
+
+
 class Task(NamedTuple):
+    """What export does for one task; each field is described in `edgevision.export.tasks`."""
+
     name: str  # the sidecar's task
     outputs: int
     prepare: Callable
@@ -41,4 +52,4 @@ class Task(NamedTuple):
     title: str
     evaluation_line: Callable
     check_lines: Callable
-    keep_float: str | None
+    keep_float: KeepFloat
