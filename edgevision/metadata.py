@@ -65,6 +65,8 @@ class ModelInfo:
         d = asdict(self)
         d["input_size"] = list(self.input_size)
         d["mean"], d["std"] = list(self.mean), list(self.std)
+        if self.box_scales is not None:
+            d["box_scales"] = list(self.box_scales)
         return d
 
     @classmethod
@@ -88,6 +90,8 @@ class ModelInfo:
         for key in ("mean", "std"):
             if key in kwargs:
                 kwargs[key] = _three(kwargs[key], key)
+        if kwargs.get("box_scales") is not None:
+            kwargs["box_scales"] = tuple(float(s) for s in kwargs["box_scales"])
         return cls(**kwargs)
 
     def to_json(self) -> str:

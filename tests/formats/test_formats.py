@@ -95,6 +95,7 @@ def test_a_written_sidecar_holds_every_field_and_validates(tmp_path, info):
     document = assert_valid("sidecar", path)
     assert set(document) == set(ModelInfo.__dataclass_fields__)  # the writer writes every field
     assert json.loads(read_sidecar(tmp_path / "model.tflite").to_json()) == document
+    assert read_sidecar(tmp_path / "model.tflite") == info  # read back as written, tuples as tuples
 
 
 def test_a_measured_bench_report_validates(tmp_path):
