@@ -31,6 +31,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from edgevision.metadata import COLOR_ORDERS
+
 RESIZE_FILTERS = {"bilinear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST_EXACT, "area": cv2.INTER_AREA}
 COLORS = ("bgr", "rgb")
 
@@ -118,8 +120,8 @@ class Preprocessor:
             _, self.height, self.width, channels = shape
         if channels != 3:
             raise ValueError(f"input shape {list(shape)} is not a 3-channel image")
-        if color_order not in ("RGB", "BGR"):
-            raise ValueError(f"color_order {color_order!r} is not RGB or BGR")
+        if color_order not in COLOR_ORDERS:
+            raise ValueError(f"color_order {color_order!r} is not one of {', '.join(COLOR_ORDERS)}")
         if resize not in RESIZE_FILTERS:
             raise ValueError(f"resize {resize!r} is not one of {', '.join(RESIZE_FILTERS)}")
         self.dtype = np.dtype(input_spec.dtype)
