@@ -4,6 +4,7 @@
     metrics        metrics.json in a training run folder
     export_report  export_report.json in an export folder
     bench          bench.json in a bench report folder (one device, or --compare's merge)
+    run_metrics    the summary of `edgevision run` (--metrics FILE, --json, /stats.json of --serve)
 
     from edgevision import formats
     formats.validate("bench", json.loads(text), source="pi4/bench.json")   # UserError if malformed
@@ -30,6 +31,7 @@ KINDS = {
     "metrics": "train again with `edgevision train` to rewrite it",
     "export_report": "export again with `edgevision export` to rewrite it",
     "bench": "pass a bench.json written by `edgevision bench --report DIR`",
+    "run_metrics": "run again with `edgevision run --model MODEL --source SOURCE --metrics FILE` to rewrite it",
 }
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Which of several problems to name first (after the shallowest path).

@@ -26,6 +26,7 @@ def test_demo_runs_the_whole_pipeline_and_links_it(cli, tmp_path):
     # fine-tuned from the project's pretrained backbone, the model really learns the shapes
     metrics = assert_valid("metrics", out / "train" / "metrics.json")
     assert_valid("sidecar", out / "train" / "model.json")
+    assert assert_valid("run_metrics", out / "video" / "metrics.json")["frames"] >= 100
     assert metrics["test_accuracy"] >= 0.9
     export = assert_valid("export_report", out / "export" / "export_report.json")
     assert all(a["passed"] for a in export["artifacts"]), export["artifacts"]

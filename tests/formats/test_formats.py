@@ -65,6 +65,10 @@ def test_enums_are_the_librarys_constants():
     assert bench["row"]["properties"]["latency_ms"]["required"] == list(bench_report.LATENCY_KEYS) \
         == list(latency_stats([1.0]))
 
+    run = formats.schema("run_metrics")
+    assert run["properties"]["task"]["enum"] == [*metadata.TASKS, None]
+    assert run["$defs"]["stage"]["required"] == [*latency_stats([1.0]), "count"]
+
 
 def test_bench_formats_are_those_the_runner_names(tmp_path):
     named = set()
@@ -108,6 +112,39 @@ def test_a_measured_bench_report_validates(tmp_path):
     assert_valid("bench", tmp_path / "r" / "bench.json")
 
 
+@pytest.mark.parametrize("task", metadata.TASKS)
+def test_a_run_summary_holds_every_described_key_and_validates(cli, tmp_path, task):
+    """`run --metrics --json`: a classifier over a folder, saved to a video; a detector over a clip, no output."""
+    import cv2
+
+    from tests.runtime.tiny_models import constant_outputs_onnx
+    from tests.runtime.video_clips import synthetic_frames, write_video
+
+    if task == "classify":
+        model = write_constant_onnx(tmp_path / "m.onnx", ["a", "b"], answer=1)
+        source = tmp_path / "photos"
+        source.mkdir()
+        for i, frame in enumerate(synthetic_frames(2)):
+            cv2.imwrite(str(source / f"{i}.png"), frame)
+        outputs = ["--save", tmp_path / "out.mp4"]
+    else:
+        values = {"boxes": [[[0.1, 0.2, 0.5, 0.6], [0, 0, 0, 0]]], "classes": [[3.0, 0.0]], "scores": [[0.9, 0.0]],
+                  "count": [1.0]}
+        model = constant_outputs_onnx(tmp_path / "m.onnx", values)
+        source = write_video(tmp_path / "clip.mp4", synthetic_frames(3))
+        outputs = []
+    metrics = tmp_path / "summary.json"
+    result = cli("run", "--model", model, "--source", source, *outputs, "--metrics", metrics, "--json", timeout=120)
+    assert result.returncode == 0, result.stderr
+    summary = assert_valid("run_metrics", metrics)
+    assert json.loads(result.stdout) == summary
+    assert set(summary) == set(formats.schema("run_metrics")["properties"])  # every described key is written
+    assert summary["task"] == task and summary["state"] == "finished" and summary["source_live"] is False
+    expected = {"classify": {"b": 2}, "detect": {"3": 3}}[task]
+    assert summary["label_counts"] == expected and ("render" in summary["stages"]) == bool(outputs)
+    assert all(st["count"] == summary["frames"] for st in summary["stages"].values())
+
+
 # ---- broken documents -----------------------------------------------------------------------
 
 def sidecar_doc():
@@ -135,6 +172,15 @@ def bench_doc():
     from tests.bench.test_report import bench_doc as two_device_doc
 
     return two_device_doc("laptop", 1)
+
+
+def run_metrics_doc():
+    stage = {"mean": 1.5, "std": 0.25, "min": 1.0, "p50": 1.5, "p90": 1.75, "p99": 2.0, "max": 2.0, "count": 24}
+    return {"stages": {name: dict(stage) for name in ("capture", "preprocess", "inference", "postprocess")},
+            "fps": {"rolling": 30.5, "overall": 29.0}, "frames": 24, "dropped": 0, "elapsed_s": 0.9,
+            "rss_mb": 120.5, "peak_rss_mb": 130.0, "model": "models/m.tflite", "model_name": "m.tflite",
+            "model_size_bytes": 4000, "task": "classify", "source": "clip.mp4", "source_live": False,
+            "frames_read": 24, "state": "finished", "outputs": [], "label_counts": {"Egyptian cat": 24}}
 
 
 def set_at(document, path, value):
@@ -170,6 +216,13 @@ BROKEN = [
      '$.results[2].quantization is a string ("int4"), not one of "none", "fp16", "dynamic", "int8", null'),
     ("bench", bench_doc, ("results", 0, "latency_ms", "p50"), [1], "$.results[0].latency_ms.p50 is an array of 1, "
      "not number or null"),
+    ("run_metrics", run_metrics_doc, ("label_counts",), KeyError, "$ lacks label_counts"),
+    ("run_metrics", run_metrics_doc, ("stages", "inference", "p99"), None,
+     "$.stages.inference.p99 is null, not number"),
+    ("run_metrics", run_metrics_doc, ("state",), "done",
+     '$.state is a string ("done"), not one of "starting", "running", "finished"'),
+    ("run_metrics", run_metrics_doc, ("label_counts", "Egyptian cat"), 2.5,
+     '$.label_counts["Egyptian cat"] is a number (2.5), not integer'),
 ]
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tests.detector_models import DATA, SIZE
+from tests.formats_check import assert_valid
 from tests.numerics import assert_same_detections
 
 pytestmark = pytest.mark.slow
@@ -66,7 +67,7 @@ def test_run_draws_detections_of_an_exported_detector(exported_detector, picture
         result = cli("run", "--model", out / name, "--source", pictures[0].parent, "--save", saved, "--json",
                      timeout=120)
         assert result.returncode == 0, result.stderr
-        summary = json.loads(result.stdout)
+        summary = assert_valid("run_metrics", json.loads(result.stdout))
         assert summary["task"] == "detect" and summary["frames"] == 3
         assert saved.is_file() and saved.stat().st_size > 0
         assert set(summary["label_counts"]) <= {"circle", "square", "triangle", "star"}

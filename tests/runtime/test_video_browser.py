@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
+from tests.formats_check import assert_valid
 
 from .video_clips import pan_frames, write_video
 
@@ -75,7 +76,7 @@ def served(tmp_path, reference):
 @pytest.mark.slow
 def test_browser_shows_stream_and_statistics(served, tmp_path):
     url, proc = served
-    stats = json.loads(urllib.request.urlopen(url + "stats.json", timeout=5).read())
+    stats = assert_valid("run_metrics", json.loads(urllib.request.urlopen(url + "stats.json", timeout=5).read()))
     assert stats["frames"] == 12 and stats["state"] == "finished"
 
     shot = tmp_path / "page.png"

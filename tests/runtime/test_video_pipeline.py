@@ -10,6 +10,7 @@ import pytest
 from edgevision.runtime.run_loop import Pipeline
 from edgevision.runtime.sinks import VideoFileSink
 from edgevision.runtime.sources import CaptureSource, open_source
+from tests.formats_check import assert_valid
 
 from .video_clips import read_video, synthetic_frames, write_video
 
@@ -68,9 +69,11 @@ def test_every_frame_is_processed_annotated_and_saved(tmp_path):
     sink = VideoFileSink(out, fps=15)
     with open_source(_clip(tmp_path)) as source:
         pipeline = Pipeline(FakeClassifier(), source, [sink], model_path=tmp_path / "fake.tflite")
+        before = assert_valid("run_metrics", pipeline.summary())  # what /stats.json serves before the first frame
         pipeline.run()
     sink.close()
-    summary = pipeline.summary()
+    assert before["state"] == "starting" and before["stages"] == {} and before["frames"] == 0
+    summary = assert_valid("run_metrics", pipeline.summary())
     assert read_video(out) == (20, (320, 240))
     assert summary["frames"] == 20 and summary["dropped"] == 0
     assert set(summary["stages"]) == {"capture", "preprocess", "inference", "postprocess", "render"}
@@ -84,7 +87,9 @@ def test_every_frame_is_processed_annotated_and_saved(tmp_path):
 def test_annotations_reach_the_sink(tmp_path):
     sink = ListSink()
     with open_source(_clip(tmp_path, 4)) as source:
-        Pipeline(FakeClassifier(), source, [sink]).run()
+        pipeline = Pipeline(FakeClassifier(), source, [sink])
+        pipeline.run()
+    assert assert_valid("run_metrics", pipeline.summary())["model"] is None  # the Python API, given no path
     plain = synthetic_frames(1)[0]
     assert len(sink.images) == 4
     assert (sink.images[0][:30, :100] != plain[:30, :100]).any()  # label panel top-left

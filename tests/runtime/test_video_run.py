@@ -12,6 +12,7 @@ import pytest
 
 from edgevision.runtime.sinks import BrowserSink
 from tests.conftest import ROOT
+from tests.formats_check import assert_valid
 
 from .video_clips import fit_frame, pan_frames, read_video, synthetic_frames, write_video
 
@@ -41,7 +42,7 @@ def test_run_annotates_a_video_file_and_reports_every_stage(cli, clip, reference
     assert summary["label_counts"] == {"Egyptian cat": CAT_FRAMES, "macaw": PARROT_FRAMES}
     assert summary["model_size_bytes"] == (reference / MODEL).stat().st_size
     assert summary["fps"]["overall"] > 0 and summary["peak_rss_mb"] > 0
-    assert json.loads(metrics.read_text()) == summary
+    assert assert_valid("run_metrics", metrics) == summary
 
 
 def test_annotated_frames_carry_labels_and_hud(cli, clip, reference, tmp_path):
@@ -69,7 +70,7 @@ def test_folder_source(cli, reference, tmp_path):
     proc = cli("run", "--model", reference / MODEL, "--labels", reference / "imagenet_labels.txt",
                "--source", folder, "--save", tmp_path / "photos.mp4", "--json", timeout=120)
     assert proc.returncode == 0, proc.stderr
-    summary = json.loads(proc.stdout)
+    summary = assert_valid("run_metrics", json.loads(proc.stdout))
     assert summary["frames"] == 3
     assert summary["label_counts"]["Egyptian cat"] == 1 and summary["label_counts"]["macaw"] == 1
     height = cv2.imread(str(reference / "cat.bmp")).shape[0]  # the first image sets the video size
@@ -141,7 +142,7 @@ def test_live_stream_run_stopped_by_kill_finishes_video_and_metrics(reference, t
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, stderr
-    summary = json.loads(stdout)
+    summary = assert_valid("run_metrics", json.loads(stdout))
     assert summary["source_live"] is True and summary["frames"] > 0
     assert summary["dropped"] > 0 and summary["frames_read"] >= summary["frames"] + summary["dropped"]
     assert summary["label_counts"] == {"Egyptian cat": summary["frames"]}
@@ -173,4 +174,4 @@ def test_ctrl_c_stops_serve_even_when_started_with_sigint_ignored(clip, referenc
             proc.kill()
             proc.wait()
     assert proc.returncode == 0
-    assert json.loads(stdout)["frames"] == CAT_FRAMES + PARROT_FRAMES
+    assert assert_valid("run_metrics", json.loads(stdout))["frames"] == CAT_FRAMES + PARROT_FRAMES
