@@ -83,9 +83,11 @@ def train_figure(out: Path, args) -> dict:
     summary = cli("train", "--task", "detect", "--model", "ssdlite_mobilenet_v2", "--alpha", str(args.alpha),
                   "--input-size", str(args.input_size), "--data", args.data, "--weights", args.weights,
                   "--epochs", str(args.frozen_epochs), "--learning-rate", str(args.learning_rate),
-                  "--batch-size", str(args.batch_size), "--augment", args.augment, "--time", str(args.minutes), "--out", str(out), "--overwrite")
+                  "--fine-tune-learning-rate", str(args.fine_tune_learning_rate), "--batch-size", str(args.batch_size),
+                  "--augment", args.augment, "--time", str(args.minutes), "--out", str(out), "--overwrite")
     return {"data": args.data, "weights": args.weights, "alpha": args.alpha, "input_size": args.input_size,
-            "batch_size": args.batch_size, "learning_rate": args.learning_rate, "frozen_epochs": args.frozen_epochs,
+            "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+            "fine_tune_learning_rate": args.fine_tune_learning_rate, "frozen_epochs": args.frozen_epochs,
             "augment": args.augment,
             "time_limit_minutes": args.minutes, **run_facts(out),
             **{k: summary[k] for k in ("map50", "map50_95", "epochs", "seconds", "wall_seconds")}}
@@ -217,9 +219,10 @@ def main():
     parser.add_argument("--weights", default=str(PRETEXT_BACKBONE),
                         help="backbone weights: none | imagenet | PATH (default: the project's pretext backbone)")
     parser.add_argument("--frozen-epochs", type=int, default=1,
-                        help="with pretrained weights: epochs of heads on the frozen backbone before fine-tuning all")
-    parser.add_argument("--learning-rate", type=float, default=3e-3,
-                        help="Adam rate of the frozen-backbone epochs; fine-tuning starts at a third of it")
+                        help="with pretrained weights: epochs of heads on the frozen backbone before fine-tuning")
+    parser.add_argument("--learning-rate", type=float, default=3e-3, help="Adam rate of the frozen-backbone epochs")
+    parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-3,
+                        help="fine-tuning's starting rate (the pretext backbone adapts far more than ImageNet's may)")
     parser.add_argument("--augment", default="flip", choices=("full", "flip", "none"),
                         help="training augmentation (default flip: 3,200 generated images need no more)")
     parser.add_argument("--skip-training", action="store_true")

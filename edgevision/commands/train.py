@@ -36,8 +36,10 @@ def configure(parser):
     parser.add_argument("--strategy", choices=STRATEGIES, default="default",
                         help="tf.distribute strategy (multiworker reads TF_CONFIG)")
     parser.add_argument("--batch-size", type=int, default=None, help="default 32; detect 16")
-    parser.add_argument("--learning-rate", type=float, default=1e-3,
-                        help="phase 1 rate; phase 2 uses a tenth (detect: starts at a thirtieth, cosine decay to 0)")
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="phase 1 rate (Adam), default 1e-3")
+    parser.add_argument("--fine-tune-learning-rate", type=float, default=None, metavar="RATE",
+                        help="phase 2's rate, its peak where it decays along a cosine (default with pretrained "
+                             "weights: a fiftieth of --learning-rate, detect a thirtieth; else a tenth, detect a third)")
     parser.add_argument("--time", type=float, default=None, metavar="MINUTES",
                         help="detect: train for at most this long, data loading included; phase 2 runs until then "
                              "(overrides --fine-tune-epochs) with its cosine decay spread over the time left")
@@ -111,7 +113,7 @@ def check_options(args) -> str:
 
 def task_options(args, task) -> dict:
     """The options the user gave (not None) that the task's config takes, so that it keeps its own defaults."""
-    options = _given(args, "epochs", "fine_tune_epochs", "batch_size")
+    options = _given(args, "epochs", "fine_tune_epochs", "fine_tune_learning_rate", "batch_size")
     if task == "detect":
         options.update(_given(args, "augment"))
         if args.time is not None:

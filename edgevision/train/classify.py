@@ -66,6 +66,7 @@ class TrainConfig:
     strategy: str = "default"
     batch_size: int = 32
     learning_rate: float = 1e-3
+    fine_tune_learning_rate: float | None = None  # None: a factor of learning_rate (_learning_rate)
     seed: int = 0
 
 
@@ -211,20 +212,22 @@ class _Trainer:
                 )
 
     def _learning_rate(self, phase):
-        """Phase 1: the head's rate. Phase 2 on a pretrained backbone: a fiftieth of it, warmed up over
-        the first epoch and decayed along a cosine; where every layer retrains (from scratch, or
-        pruning, which must recover from the zeroed weights): a tenth."""
+        """Phase 1: the head's rate. Phase 2 on a pretrained backbone: `fine_tune_learning_rate`, by
+        default a fiftieth of it, warmed up over the first epoch and decayed along a cosine; where
+        every layer retrains (from scratch, or pruning, which must recover from the zeroed weights):
+        constant, by default a tenth."""
         import keras
 
         config = self.config
         if phase == 1:
             return config.learning_rate
         if not self.pretrained or config.prune > 0:
-            return config.learning_rate * RETRAIN_LR_FACTOR
+            return config.fine_tune_learning_rate or config.learning_rate * RETRAIN_LR_FACTOR
         epoch_steps = math.ceil(self.train_count / config.batch_size)
         return keras.optimizers.schedules.CosineDecay(
             0.0, decay_steps=max(1, epoch_steps * (config.fine_tune_epochs - 1)),
-            warmup_target=config.learning_rate * FINE_TUNE_LR_FACTOR, warmup_steps=epoch_steps,
+            warmup_target=config.fine_tune_learning_rate or config.learning_rate * FINE_TUNE_LR_FACTOR,
+            warmup_steps=epoch_steps,
         )
 
     def fit(self, data, interrupt) -> bool:
@@ -299,8 +302,11 @@ class _Trainer:
 
     def _end_epoch(self, epoch, logs):
         self.epochs_done = epoch + 1
+        import keras
+
         row = _epoch_logs(logs)
         row["phase"] = self.phase
+        row["learning_rate"] = float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))
         row["sparsity"] = round(self.pruner.current_sparsity, 6) if self.pruner else 0.0
         for key, value in row.items():
             self.history.setdefault(key, []).append(value)

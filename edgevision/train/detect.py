@@ -7,8 +7,8 @@ jitter) run in the tf.data pipeline, then `ssd_targets.assign_targets` matches b
 
 Schedule: with pretrained backbone weights, `epochs` train the extra layers and heads on the
 frozen backbone at `learning_rate`, then `fine_tune_epochs` train them with the backbone from
-FINE_TUNE_FROM on, the rate starting at FINE_TUNE_LR_FACTOR of it and decaying along a cosine to
-zero, the backbone's BatchNorm statistics frozen (`set_trainable`); from scratch every layer
+FINE_TUNE_FROM on, the rate starting at FINE_TUNE_LR_FACTOR of it (or `fine_tune_learning_rate`)
+and decaying along a cosine to zero, the backbone's BatchNorm statistics frozen (`set_trainable`); from scratch every layer
 trains in both phases, phase 2 starting at a third of the rate (BatchNorm momentum 0.9 so the
 statistics settle quickly). `time_limit` (seconds, counted from the start, data loading
 included; `--time` in minutes) stops training after the step that leaves just enough time for
@@ -61,6 +61,7 @@ class DetectConfig:
     fine_tune_epochs: int = 10
     batch_size: int = 16
     learning_rate: float = 1e-3
+    fine_tune_learning_rate: float | None = None  # None: FINE_TUNE_LR_FACTOR (or SCRATCH_PHASE_2_LR_FACTOR) of learning_rate
     seed: int = 0
     time_limit: float | None = None
     augment: str = "flip"
@@ -276,8 +277,8 @@ def _fit(model, config, info, size, anchors, data, deadline, strategy, progress,
         if (last is not None and done >= last) or last == first or _past(deadline):
             continue
         set_trainable(model, phase, pretrained, everything=config.prune > 0)
-        rate = config.learning_rate * (1.0 if phase == 1 else
-                                       FINE_TUNE_LR_FACTOR if pretrained else SCRATCH_PHASE_2_LR_FACTOR)
+        rate = config.learning_rate if phase == 1 else config.fine_tune_learning_rate or config.learning_rate * (
+            FINE_TUNE_LR_FACTOR if pretrained else SCRATCH_PHASE_2_LR_FACTOR)
         with strategy.scope():
             progress.optimizer = keras.optimizers.Adam(rate, clipnorm=10.0)
             training_model.compile(progress.optimizer, loss=[ssd_targets.box_loss, ssd_targets.focal_loss],

@@ -16,8 +16,9 @@ def check_schedule(config):
     """Epochs, batch size, learning rate, strategy and pruning: one line naming the fix for each mistake."""
     if config.epochs < 0 or config.fine_tune_epochs < 0 or config.epochs + config.fine_tune_epochs < 1:
         raise UserError("--epochs and --fine-tune-epochs must be >= 0 and not both 0")
-    if config.batch_size < 1 or config.learning_rate <= 0:
-        raise UserError("--batch-size and --learning-rate must be positive")
+    fine_tune_rate = config.fine_tune_learning_rate
+    if config.batch_size < 1 or config.learning_rate <= 0 or (fine_tune_rate is not None and fine_tune_rate <= 0):
+        raise UserError("--batch-size, --learning-rate and --fine-tune-learning-rate must be positive")
     if config.strategy not in STRATEGIES:
         raise UserError(f"unknown strategy {config.strategy!r}: choose one of {', '.join(STRATEGIES)}")
     if not 0 <= config.prune < 1:

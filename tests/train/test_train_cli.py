@@ -30,6 +30,9 @@ def _one_error_line(result):
         (("--data", "synthetic:shapes", "--model", "resnet9000"), "unknown model 'resnet9000'"),
         (("--data", "synthetic:shapes", "--prune", "1.0"), "outside [0, 1)"),
         (("--data", "synthetic:shapes", "--prune", "-0.1"), "outside [0, 1)"),
+        (("--data", "synthetic:shapes", "--fine-tune-learning-rate", "0"), "--fine-tune-learning-rate must be positive"),
+        (("--data", "synthetic:shapes-det", "--task", "detect", "--model", "ssdlite_mobilenet_v2",
+          "--fine-tune-learning-rate", "-0.0001"), "--fine-tune-learning-rate must be positive"),
         (("--data", "synthetic:shapes", "--task", "detect"), "choose a detector"),
         (("--data", "synthetic:nothing"), "unknown synthetic dataset"),
     ],
@@ -56,7 +59,7 @@ def pruned_run(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("pruned") / "run"
     result = run_cli("train", *TINY, "--data", "synthetic:shapes:200", "--epochs", "1", "--fine-tune-epochs", "1",
-                     "--prune", "0.5", "--out", out)
+                     "--prune", "0.5", "--fine-tune-learning-rate", "5e-4", "--out", out)
     return out, result
 
 
@@ -95,6 +98,15 @@ def test_prune_half_leaves_half_of_the_prunable_weights_exactly_zero_in_model_ke
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["pruning"]["global_sparsity"] == pytest.approx(zeros / total, abs=1e-6)
     assert len(metrics["pruning"]["layers"]) == kernels
+
+
+@pytest.mark.slow
+def test_fine_tune_learning_rate_sets_phase_2s_rate(pruned_run):
+    out, result = pruned_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    history = json.loads((out / "history.json").read_text())
+    # from scratch (and pruning) phase 2 runs at a constant rate: the one given, not a tenth of 1e-3
+    assert history["phase"] == [1, 2] and history["learning_rate"] == pytest.approx([1e-3, 5e-4], rel=1e-6)
 
 
 def pruned_zeros(model_path, sparsity) -> tuple[int, int, int]:

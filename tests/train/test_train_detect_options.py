@@ -21,7 +21,7 @@ def pruned_detector(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("pruned_det") / "run"
     result = run_cli("train", *TINY_DET, "--data", "synthetic:shapes-det:40", "--epochs", "1",
-                     "--fine-tune-epochs", "1", "--prune", "0.5", "--out", out, "--json")
+                     "--fine-tune-epochs", "1", "--prune", "0.5", "--fine-tune-learning-rate", "5e-4", "--out", out, "--json")
     return out, result
 
 
@@ -35,6 +35,16 @@ def test_prune_half_leaves_half_of_the_detectors_prunable_weights_exactly_zero(p
     assert metrics["pruning"]["global_sparsity"] == pytest.approx(zeros / total, abs=1e-6)
     assert json.loads(result.stdout)["global_sparsity"] == metrics["pruning"]["global_sparsity"]
     assert json.loads((out / "model.json").read_text())["extra"]["prune"] == 0.5
+
+
+@pytest.mark.slow
+def test_fine_tune_learning_rate_sets_the_detectors_phase_2_rate(pruned_detector):
+    out, result = pruned_detector
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "cosine decay from learning rate 0.0005" in result.stderr.split("phase 2: ")[1].splitlines()[0]
+    history = json.loads((out / "history.json").read_text())
+    assert history["phase"] == [1, 2] and history["learning_rate"][0] == pytest.approx(1e-3, rel=1e-6)
+    assert 0 <= history["learning_rate"][1] <= 5e-4  # a third of 1e-3 without the option
 
 
 @pytest.mark.slow
