@@ -65,3 +65,9 @@ def test_a_short_fine_tune_on_real_photos_learns(cli, real, tmp_path):
     # features at 128 px reach about 90%, and 80% is far outside what chance gives.
     assert max(history["val_accuracy"]) >= 0.80
     assert "backbone features of" in result.stderr
+    # Fine-tuning starts from phase 1's best epoch, not its last: the head, evaluated again once
+    # restored, scores what that epoch scored (the same weights on the same cached features).
+    phase_1 = history["val_accuracy"][:5]
+    best = max(phase_1)
+    assert (f"fine-tuning starts from epoch {phase_1.index(best) + 1} of 5, the best: "
+            f"validation accuracy {100 * best:.1f}%") in result.stderr
