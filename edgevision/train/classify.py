@@ -329,9 +329,9 @@ class _Trainer:
                 features.feature_dataset(*cached["val"], config.batch_size))
 
     def _end_epoch(self, epoch, logs):
-        self.epochs_done = epoch + 1
         import keras
 
+        self.epochs_done = epoch + 1
         row = _epoch_logs(logs)
         row["phase"] = self.phase
         row["learning_rate"] = float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))

