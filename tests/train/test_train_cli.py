@@ -133,21 +133,34 @@ def popen_cli(*args):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.slow
-def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path, cli):
-    out = tmp_path / "run"
-    process = popen_cli("train", *TINY, "--data", "synthetic:shapes:120", "--epochs", "3", "--fine-tune-epochs", "1",
-                     "--out", out)
+def ctrl_c_after_the_first_checkpoint(out, *args) -> dict:
+    """`edgevision train *args --out out`, Ctrl-C once its first checkpoint is written: asserts exit
+    130 with a last line naming --resume, and returns the checkpoint's state.json."""
+    process = popen_cli("train", *args, "--out", out)
     state = out / ".checkpoint" / "state.json"
     deadline = time.time() + 600
     while not state.exists() and process.poll() is None and time.time() < deadline:
         time.sleep(0.2)
     assert state.exists(), process.communicate()[1][-3000:]
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=600)
+    _, stderr = process.communicate(timeout=600)
     assert process.returncode == 130, stderr[-3000:]
     assert "--resume" in stderr.strip().splitlines()[-1]
-    done = json.loads(state.read_text())["epochs_done"]
+    return json.loads(state.read_text())
+
+
+def train_on_two_logical_cpus(out, *args) -> subprocess.CompletedProcess:
+    """`edgevision train *args --strategy mirrored --out out` with the CPU split in two logical devices."""
+    return subprocess.run([sys.executable, "-c", MIRRORED, "train", *map(str, args), "--strategy", "mirrored",
+                           "--out", str(out)], capture_output=True, text=True, env=cli_env(), timeout=900)
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path, cli):
+    out = tmp_path / "run"
+    saved = ctrl_c_after_the_first_checkpoint(out, *TINY, "--data", "synthetic:shapes:120", "--epochs", "3",
+                                              "--fine-tune-epochs", "1")
+    done = saved["epochs_done"]
     assert 1 <= done < 4 and not (out / "metrics.json").exists()
 
     resumed = cli("train", "--out", out, "--resume")
@@ -170,11 +183,8 @@ sys.exit(main(sys.argv[1:]))
 @pytest.mark.slow
 def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
     out = tmp_path / "run"
-    result = subprocess.run(
-        [sys.executable, "-c", MIRRORED, "train", *TINY, "--data", "synthetic:shapes:120", "--epochs", "1",
-         "--fine-tune-epochs", "1", "--strategy", "mirrored", "--out", str(out)],
-        capture_output=True, text=True, env=cli_env(), timeout=900,
-    )
+    result = train_on_two_logical_cpus(out, *TINY, "--data", "synthetic:shapes:120", "--epochs", "1",
+                                       "--fine-tune-epochs", "1")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 replicas" in result.stderr
     assert (out / "model.keras").is_file() and (out / "metrics.json").is_file()

@@ -1,15 +1,15 @@
 """`train --task detect` takes the options classification has: --resume, --prune, --strategy (slow, tiny runs)."""
 
 import json
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.train.test_train_cli import MIRRORED, cli_env, popen_cli, pruned_zeros
+from tests.train.test_train_cli import (
+    ctrl_c_after_the_first_checkpoint,
+    pruned_zeros,
+    train_on_two_logical_cpus,
+)
 
 TINY_DET = ("--task", "detect", "--model", "ssdlite_mobilenet_v2", "--alpha", "0.35", "--input-size", "96",
             "--weights", "none", "--batch-size", "8")
@@ -61,18 +61,8 @@ def test_a_pruned_detector_exports_to_int8(pruned_detector, cli, tmp_path):
 @pytest.mark.slow
 def test_ctrl_c_saves_a_detection_checkpoint_and_resume_finishes_the_run(tmp_path, cli):
     out = tmp_path / "run"
-    process = popen_cli("train", *TINY_DET, "--data", "synthetic:shapes-det:40", "--epochs", "2",
-                     "--fine-tune-epochs", "1", "--out", out)
-    state = out / ".checkpoint" / "state.json"
-    deadline = time.time() + 600
-    while not state.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
-    assert state.exists(), process.communicate()[1][-3000:]
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=600)
-    assert process.returncode == 130, stderr[-3000:]
-    assert "--resume" in stderr.strip().splitlines()[-1]
-    saved = json.loads(state.read_text())
+    saved = ctrl_c_after_the_first_checkpoint(out, *TINY_DET, "--data", "synthetic:shapes-det:40", "--epochs", "2",
+                                              "--fine-tune-epochs", "1")
     done = saved["epochs_done"]
     assert saved["task"] == "detect" and 1 <= done < 3 and not (out / "metrics.json").exists()
 
@@ -89,11 +79,8 @@ def test_ctrl_c_saves_a_detection_checkpoint_and_resume_finishes_the_run(tmp_pat
 @pytest.mark.slow
 def test_mirrored_strategy_trains_a_detector_on_two_logical_cpus(tmp_path):
     out = tmp_path / "run"
-    result = subprocess.run(
-        [sys.executable, "-c", MIRRORED, "train", *TINY_DET, "--data", "synthetic:shapes-det:40", "--epochs", "1",
-         "--fine-tune-epochs", "1", "--strategy", "mirrored", "--out", str(out)],
-        capture_output=True, text=True, env=cli_env(), timeout=900,
-    )
+    result = train_on_two_logical_cpus(out, *TINY_DET, "--data", "synthetic:shapes-det:40", "--epochs", "1",
+                                       "--fine-tune-epochs", "1")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 replicas" in result.stderr
     assert (out / "model.keras").is_file() and json.loads((out / "metrics.json").read_text())["epochs"] == 2
